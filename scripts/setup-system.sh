@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system programs Tyndau's tests, benchmark and demo use, from Debian's packages,
+# only when something is missing. Safe to run again. Needs root (or sudo) for apt-get.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v sox >/dev/null 2>&1 || need+=(sox libsox-fmt-mp3)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+if [ "${TYNDAU_WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
+if [ "${TYNDAU_WITH_MUSIC:-0}" = 1 ]; then
+  for p in supertux-data extremetuxracer-data xmoto-data; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+fi
+if [ ${#need[@]} -eq 0 ]; then
+  echo "setup-system: ffmpeg, sox and espeak-ng are present"
+  exit 0
+fi
+echo "setup-system: installing ${need[*]} with apt-get"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "setup-system: done"
