@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_base.js';
+
+/**
+ * Ordered migrations, imported statically so they work from tsx and from dist/ alike.
+ * Add one line per new migration file; names sort in order.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_base': m0001,
+};
