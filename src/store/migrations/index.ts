@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_base.js';
+import * as m0200 from './0200_monitor.js';
 
 /**
  * Ordered migrations, imported statically so they work from tsx and from dist/ alike.
@@ -7,4 +8,5 @@ import * as m0001 from './0001_base.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_base': m0001,
+  '0200_monitor': m0200,
 };
