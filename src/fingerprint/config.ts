@@ -1,0 +1,77 @@
+/**
+ * Every tunable number of the recognition engine, in one place. Changing anything that alters the
+ * peaks or the hashes must bump FINGERPRINT_SCHEME: the reference index stores the scheme it was built
+ * with and refuses to mix schemes. docs/fingerprint.md explains the design.
+ */
+export const FINGERPRINT_SCHEME = 'tyndau-tri-1';
+
+/** Audio is analysed mono at this rate: telephone band up to 4 kHz carries enough music. */
+export const ANALYSIS_SAMPLE_RATE = 8000;
+
+export const STFT = {
+  fftSize: 1024,
+  hopSamples: 128,
+  /** Lowest and highest analysed frequency. Below ~130 Hz one FFT bin is wider than the speed change we must follow. */
+  minFreqHz: 130,
+  maxFreqHz: 3600,
+} as const;
+
+export const FRAMES_PER_SEC = ANALYSIS_SAMPLE_RATE / STFT.hopSamples; // 62.5
+
+export const PEAKS = {
+  /** A peak is the largest value within +-freqRadiusBins and +-timeRadiusFrames. */
+  freqRadiusBins: 9,
+  timeRadiusFrames: 7,
+  /** Minimum height of a peak as a multiple of its frame's mean power. */
+  minProminence: 2,
+  /** Frames whose total power is below this (dB relative to a full-scale sine) give no peaks. */
+  silenceDb: -66,
+  /** Density caps per block of blockFrames: the reference keeps fewer, stronger peaks than a query. */
+  blockFrames: 32,
+  maxPeaksPerBlockReference: 7,
+  maxPeaksPerBlockQuery: 14,
+} as const;
+
+export const HASH = {
+  /** Target zone of an anchor: peaks between minDt and maxDt frames later, within +-maxOctaves. */
+  minDtFrames: 3,
+  maxDtFrames: 80,
+  maxOctaves: 1.5,
+  /** How many zone peaks (the earliest) form triplets with the anchor: C(K, 2) triplets per anchor. */
+  zonePeaksReference: 3,
+  zonePeaksQuery: 7,
+  /** Quantisation of the scale-invariant parts. */
+  stepsPerOctave: 24,
+  ratioLevels: 8,
+  /** Coarse, not invariant parts: anchor band (octaves per band) and the triplet's length (log2 frames). */
+  bandOctaves: 0.5,
+  dtLog2Step: 0.5,
+  /** Largest speed change searched for, both directions (pitch and tempo together, or tempo alone). */
+  maxSpeedChange: 0.06,
+  /** Estimation slack for frequency (octaves) and time-ratio when expanding query lookups over bin edges. */
+  freqSlackOctaves: 0.008,
+  ratioSlack: 0.03,
+} as const;
+
+/** Peak coordinates are stored quantised so that enrolment and query derive identical hashes. */
+export const QUANT = {
+  /** Time unit of a stored peak: 1/8 frame (2 ms). */
+  timeUnitsPerFrame: 8,
+  /** Frequency unit of a stored peak: 1/1024 octave above minFreqHz. */
+  freqUnitsPerOctave: 1024,
+} as const;
+
+export const MATCH = {
+  /** Query audio is voted on in windows of this many frames, overlapping by half. */
+  windowFrames: 250,
+  /** Width of an offset bin in the Hough vote (frames). */
+  offsetBinFrames: 24,
+  /** A window's best bin must hold at least this many votes to become a hit. */
+  minHitVotes: 5,
+  /** A detection still open is closed after this much query time without a hit that continues it. */
+  closeAfterSec: 9,
+  /** A hit continues a detection when its offset is within this slack of the detection's line. */
+  continueSlackSec: 0.6,
+  /** Detections below this confidence are dropped (see docs/matching.md for the measured false-positive rate). */
+  minConfidence: 0.5,
+} as const;

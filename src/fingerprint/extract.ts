@@ -1,0 +1,47 @@
+import { PEAKS } from './config.js';
+import { PeakPicker, type Peak } from './peaks.js';
+import { Stft } from './stft.js';
+
+/** Reference peaks are sparser (smaller index); query peaks denser (a degraded query still holds the reference's). */
+export type PeakDensity = 'reference' | 'query';
+
+/** Streaming PCM -> peaks: push chunks of mono samples at ANALYSIS_SAMPLE_RATE, receive peaks in time order. */
+export class PeakExtractor {
+  private readonly stft = new Stft();
+  private readonly picker: PeakPicker;
+
+  constructor(density: PeakDensity) {
+    this.picker = new PeakPicker(
+      density === 'reference' ? PEAKS.maxPeaksPerBlockReference : PEAKS.maxPeaksPerBlockQuery,
+    );
+  }
+
+  push(samples: Float32Array, out: Peak[] = []): Peak[] {
+    this.stft.push(samples, (frame) => {
+      for (const p of this.picker.push(frame)) out.push(p);
+    });
+    return out;
+  }
+
+  flush(out: Peak[] = []): Peak[] {
+    for (const p of this.picker.flush()) out.push(p);
+    return out;
+  }
+
+  /** STFT frames computed so far. */
+  get frames(): number {
+    return this.stft.framesEmitted;
+  }
+}
+
+/** All peaks of a whole signal, sorted by time then frequency. */
+export function extractPeaks(pcm: Float32Array, density: PeakDensity = 'query'): Peak[] {
+  const ex = new PeakExtractor(density);
+  const out = ex.push(pcm);
+  ex.flush(out);
+  return sortPeaks(out);
+}
+
+export function sortPeaks(peaks: Peak[]): Peak[] {
+  return peaks.sort((a, b) => a.t - b.t || a.f - b.f);
+}

@@ -1,0 +1,139 @@
+import { HASH, HASH_SPACE, forEachTriplet, packAux, tripletHash, type Peak } from '../fingerprint/index.js';
+import { QUANT } from '../fingerprint/index.js';
+
+/**
+ * Postings of a set of recordings: for every reference triplet its hash, the global frame of its
+ * anchor (recordings are laid end to end on one time line) and the aux word for cheap rejection.
+ */
+export interface PostingList {
+  count: number;
+  hashes: Uint32Array;
+  frames: Uint32Array;
+  aux: Uint16Array;
+}
+
+/** Reference triplets of one recording's (reference-density) peaks, anchored at `startFrame`. */
+export function referencePostings(peaks: readonly Peak[], startFrame: number): PostingList {
+  let cap = Math.max(16, peaks.length * 3);
+  let hashes = new Uint32Array(cap);
+  let frames = new Uint32Array(cap);
+  let aux = new Uint16Array(cap);
+  let count = 0;
+  const k = HASH.zonePeaksReference;
+  for (let a = 0; a < peaks.length; a++) {
+    forEachTriplet(peaks, a, k, true, (ai, i1, i2) => {
+      if (count === cap) {
+        cap *= 2;
+        hashes = grow32(hashes, cap);
+        frames = grow32(frames, cap);
+        const na = new Uint16Array(cap);
+        na.set(aux);
+        aux = na;
+      }
+      const A = peaks[ai];
+      const P2 = peaks[i2];
+      hashes[count] = tripletHash(A, peaks[i1], P2);
+      frames[count] = startFrame + Math.round(A.t / QUANT.timeUnitsPerFrame);
+      aux[count] = packAux(P2.t - A.t, A.f);
+      count++;
+    });
+  }
+  return {
+    count,
+    hashes: hashes.subarray(0, count),
+    frames: frames.subarray(0, count),
+    aux: aux.subarray(0, count),
+  };
+}
+
+function grow32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(cap);
+  b.set(a);
+  return b;
+}
+
+/**
+ * The main lookup structure: postings grouped by hash (compressed sparse rows), with an offsets
+ * array indexed directly by hash value, so that a lookup is two array reads. 4 bytes of frame plus
+ * 2 bytes of aux per posting, plus a fixed 4 bytes per possible hash value.
+ */
+export class PostingTable {
+  private constructor(
+    readonly offsets: Uint32Array,
+    readonly frames: Uint32Array,
+    readonly aux: Uint16Array,
+  ) {}
+
+  static empty(): PostingTable {
+    return new PostingTable(new Uint32Array(HASH_SPACE + 1), new Uint32Array(0), new Uint16Array(0));
+  }
+
+  /** Counting sort of all lists by hash; postings of one hash stay in input order. */
+  static build(lists: readonly PostingList[]): PostingTable {
+    const offsets = new Uint32Array(HASH_SPACE + 1);
+    let total = 0;
+    for (const l of lists) {
+      for (let i = 0; i < l.count; i++) offsets[l.hashes[i] + 1]++;
+      total += l.count;
+    }
+    for (let h = 0; h < HASH_SPACE; h++) offsets[h + 1] += offsets[h];
+    const frames = new Uint32Array(total);
+    const aux = new Uint16Array(total);
+    const cursor = offsets.slice(0, HASH_SPACE);
+    for (const l of lists) {
+      for (let i = 0; i < l.count; i++) {
+        const p = cursor[l.hashes[i]]++;
+        frames[p] = l.frames[i];
+        aux[p] = l.aux[i];
+      }
+    }
+    return new PostingTable(offsets, frames, aux);
+  }
+
+  get count(): number {
+    return this.frames.length;
+  }
+
+  get bytes(): number {
+    return this.offsets.byteLength + this.frames.byteLength + this.aux.byteLength;
+  }
+
+  /** All postings as a list (for rebuilding with more lists). */
+  toList(): PostingList {
+    const hashes = new Uint32Array(this.count);
+    for (let h = 0; h < HASH_SPACE; h++) hashes.fill(h, this.offsets[h], this.offsets[h + 1]);
+    return { count: this.count, hashes, frames: this.frames, aux: this.aux };
+  }
+}
+
+/** Postings added since the main table was built (recordings enrolled while running). */
+export class DeltaTable {
+  readonly map = new Map<number, number[]>();
+  count = 0;
+
+  add(list: PostingList): void {
+    for (let i = 0; i < list.count; i++) {
+      const h = list.hashes[i];
+      let arr = this.map.get(h);
+      if (!arr) this.map.set(h, (arr = []));
+      arr.push(list.frames[i], list.aux[i]);
+    }
+    this.count += list.count;
+  }
+
+  toList(): PostingList {
+    const hashes = new Uint32Array(this.count);
+    const frames = new Uint32Array(this.count);
+    const aux = new Uint16Array(this.count);
+    let i = 0;
+    for (const [h, arr] of this.map) {
+      for (let j = 0; j < arr.length; j += 2) {
+        hashes[i] = h;
+        frames[i] = arr[j];
+        aux[i] = arr[j + 1];
+        i++;
+      }
+    }
+    return { count: this.count, hashes, frames, aux };
+  }
+}

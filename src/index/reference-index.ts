@@ -1,0 +1,122 @@
+import { join } from 'node:path';
+import { decodePeaks, encodePeaks, type Peak } from '../fingerprint/index.js';
+import { LookupIndex, type IndexedRecording } from './lookup.js';
+import { FingerprintStore, type RecordingMeta, type StoredRecording } from './store.js';
+
+export interface IndexStats {
+  recordings: number;
+  referenceSec: number;
+  postings: number;
+  /** Bytes of the SQLite file (and its WAL) on disk. */
+  diskBytes: number;
+  /** Bytes of the in-memory lookup structure. */
+  memoryBytes: number;
+  syntheticHours: number;
+}
+
+/** The default index folder: $TYNDAU_INDEX, else ./fingerprints. */
+export function defaultIndexDir(): string {
+  return process.env.TYNDAU_INDEX || join(process.cwd(), 'fingerprints');
+}
+
+/**
+ * The reference index: durable peaks in SQLite plus the in-memory lookup built from them at open.
+ * Recordings enrolled by this process go straight into the lookup's delta; `refresh()` picks up
+ * those enrolled or removed by other processes without a full rebuild.
+ */
+export class ReferenceIndex {
+  readonly lookup = new LookupIndex();
+  private lastRowid = 0;
+  private generation: number;
+
+  private constructor(
+    readonly store: FingerprintStore,
+    readonly dir: string,
+  ) {
+    this.generation = store.generation();
+  }
+
+  static open(dir: string = defaultIndexDir(), opts: { readonly?: boolean } = {}): ReferenceIndex {
+    const index = new ReferenceIndex(new FingerprintStore(dir, opts), dir);
+    index.lookup.loadBulk(index.loadRows(0));
+    return index;
+  }
+
+  private *loadRows(
+    after: number,
+  ): Generator<{ rowid: number; id: string; durationSec: number; peaks: Peak[] }> {
+    for (const row of this.store.iteratePeaks(after)) {
+      this.lastRowid = Math.max(this.lastRowid, row.rowid);
+      yield { rowid: row.rowid, id: row.id, durationSec: row.durationSec, peaks: decodePeaks(row.peaks) };
+    }
+  }
+
+  /** Adds a recording from its reference peaks. Throws if the id is taken. */
+  add(meta: RecordingMeta, durationSec: number, peaks: Peak[], contentHash: string): IndexedRecording {
+    if (this.store.byId(meta.id))
+      throw new Error(`recording "${meta.id}" is already enrolled (use replace to re-enrol it)`);
+    const rowid = this.store.insert(meta, durationSec, peaks.length, contentHash, encodePeaks(peaks));
+    this.lastRowid = Math.max(this.lastRowid, rowid);
+    this.generation = this.store.generation();
+    return this.lookup.add(rowid, meta.id, durationSec, peaks);
+  }
+
+  remove(id: string): boolean {
+    const removed = this.store.remove(id);
+    this.lookup.kill(id);
+    this.generation = this.store.generation();
+    return removed;
+  }
+
+  /** Picks up recordings enrolled or removed by other processes since open or the last refresh. */
+  refresh(): { added: number; removed: number } {
+    const gen = this.store.generation();
+    if (gen === this.generation) return { added: 0, removed: 0 };
+    this.generation = gen;
+    let added = 0;
+    for (const row of this.loadRows(this.lastRowid)) {
+      this.lookup.add(row.rowid, row.id, row.durationSec, row.peaks);
+      added++;
+    }
+    const alive = this.store.rowids();
+    let removed = 0;
+    for (const rec of this.lookup.recordings) {
+      if (rec.alive && !alive.has(rec.rowid) && this.lookup.kill(rec.id)) removed++;
+    }
+    return { added, removed };
+  }
+
+  get(id: string): StoredRecording | undefined {
+    return this.store.byId(id);
+  }
+
+  findByContent(contentHash: string): StoredRecording | undefined {
+    return this.store.byContentHash(contentHash);
+  }
+
+  list(): StoredRecording[] {
+    return this.store.list();
+  }
+
+  stats(): IndexStats {
+    const list = this.store.list();
+    const synthSec = this.lookup.syntheticFrames / 62.5;
+    return {
+      recordings: list.length,
+      referenceSec: list.reduce((s, r) => s + r.durationSec, 0),
+      postings: this.lookup.postings,
+      diskBytes: this.store.diskBytes(),
+      memoryBytes: this.lookup.memoryBytes(),
+      syntheticHours: synthSec / 3600,
+    };
+  }
+
+  /** Benchmarks only: in-memory synthetic postings imitating `hours` more reference audio. */
+  padSynthetic(hours: number, seed: number): void {
+    this.lookup.padSynthetic(hours, seed);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}

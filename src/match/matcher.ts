@@ -1,0 +1,380 @@
+import {
+  FRAMES_PER_SEC,
+  HASH,
+  MATCH,
+  PeakExtractor,
+  QUANT,
+  STFT,
+  ANALYSIS_SAMPLE_RATE,
+  forEachTriplet,
+  queryHashes,
+  unpackAux,
+  type Peak,
+} from '../fingerprint/index.js';
+import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
+import { finaliseTrack, type Track } from './track.js';
+import type { Detection } from './types.js';
+
+const TU = QUANT.timeUnitsPerFrame;
+const FU = QUANT.freqUnitsPerOctave;
+const M = HASH.maxSpeedChange;
+/** Frequency tolerance of the pitch consistency check (freq units), beyond the speed itself. */
+const PITCH_TOL = 14;
+const WINDOW = MATCH.windowFrames * TU;
+const HOP = WINDOW / 2;
+const BIN = MATCH.offsetBinFrames;
+
+/** Anything that holds a lookup index (the ReferenceIndex adapter, or a bare LookupIndex in tests). */
+export interface HasLookup {
+  readonly lookup: LookupIndex;
+}
+
+export interface MatcherOptions {
+  /** Detections below this confidence are not reported. Default MATCH.minConfidence. */
+  minConfidence?: number;
+}
+
+/** Seconds of the centre of frame `f` (frame f starts at sample f * hop). */
+export function frameToSec(f: number): number {
+  return f / FRAMES_PER_SEC + STFT.fftSize / 2 / ANALYSIS_SAMPLE_RATE;
+}
+
+/**
+ * The streaming matcher: push PCM at ANALYSIS_SAMPLE_RATE, receive detections as they close.
+ * Memory stays bounded: peaks, votes and tracks older than a few windows are dropped.
+ *
+ *   PCM -> peaks (query density) -> triplets -> lookups (every hash a speed change could give)
+ *       -> votes (query time, reference frame) -> per-window Hough on the offset
+ *       -> hits -> tracks (one per airing, following a slowly drifting offset) -> detections.
+ */
+export class StreamMatcher {
+  private readonly source: HasLookup;
+  private readonly minConfidence: number;
+  private extractor = new PeakExtractor('query');
+  /** Absolute time (time units) of the current extractor's frame 0. */
+  private originUnits = 0;
+  /** Samples pushed into the current extractor. */
+  private samplesInSegment = 0;
+  private peaks: Peak[] = [];
+  private nextAnchor = 0;
+  // votes, in anchor time order
+  private vTq: number[] = [];
+  private vG: number[] = [];
+  private vEnd: number[] = [];
+  private vScale: number[] = [];
+  private voteBase = 0; // absolute index of vTq[0]
+  private nextWindowStart = 0;
+  private readonly tracks: Track[] = [];
+  private readonly recent: Array<{ slot: number; start: number; end: number; points: number }> = [];
+  private readonly hashBuf: number[] = [];
+  private readonly anchorSeen = new Set<number>();
+  private latestUnits = 0;
+
+  constructor(source: HasLookup | LookupIndex, opts: MatcherOptions = {}) {
+    this.source = 'lookup' in source ? source : { lookup: source };
+    this.minConfidence = opts.minConfidence ?? MATCH.minConfidence;
+  }
+
+  /** Seconds of audio (and skips) consumed so far. */
+  get timeSec(): number {
+    return this.originUnits / TU / FRAMES_PER_SEC + this.samplesInSegment / ANALYSIS_SAMPLE_RATE;
+  }
+
+  push(pcm: Float32Array): Detection[] {
+    const fresh = this.extractor.push(pcm);
+    this.samplesInSegment += pcm.length;
+    this.addPeaks(fresh);
+    const out: Detection[] = [];
+    this.processAnchors(false);
+    this.evaluateWindows(false, out);
+    return out;
+  }
+
+  /**
+   * Feeds peaks computed elsewhere (query density, times in time units from this matcher's origin,
+   * sorted); `untilUnits` is how far the audio behind them reaches.
+   */
+  pushPeaks(peaks: Peak[], untilUnits: number): Detection[] {
+    this.addPeaks(peaks);
+    this.latestUnits = Math.max(this.latestUnits, untilUnits);
+    const out: Detection[] = [];
+    this.processAnchors(false);
+    this.evaluateWindows(false, out);
+    return out;
+  }
+
+  /** A discontinuity: `seconds` pass without audio (a dropped stream). Open airings may continue after it. */
+  skip(seconds: number): Detection[] {
+    if (!(seconds >= 0)) throw new Error(`skip: seconds must be >= 0, got ${seconds}`);
+    const out: Detection[] = [];
+    this.endSegment(out);
+    const segUnits = Math.round((this.samplesInSegment / STFT.hopSamples) * TU);
+    this.originUnits += segUnits + Math.round(seconds * FRAMES_PER_SEC * TU);
+    this.samplesInSegment = 0;
+    this.extractor = new PeakExtractor('query');
+    return out;
+  }
+
+  /** End of the stream: closes every open airing. */
+  flush(): Detection[] {
+    const out: Detection[] = [];
+    this.endSegment(out);
+    this.closeTracks(Infinity, out);
+    return out;
+  }
+
+  /** Airings still open (provisional: their end and confidence may still grow). */
+  openDetections(): Detection[] {
+    const out: Detection[] = [];
+    for (const t of this.tracks) {
+      const d = finaliseTrack(t, this.source.lookup);
+      if (d && d.confidence >= this.minConfidence) out.push(d);
+    }
+    return out;
+  }
+
+  private endSegment(out: Detection[]): void {
+    this.addPeaks(this.extractor.flush());
+    this.processAnchors(true);
+    this.evaluateWindows(true, out);
+  }
+
+  private addPeaks(fresh: Peak[]): void {
+    if (fresh.length === 0) return;
+    const o = this.originUnits;
+    for (const p of fresh) {
+      const q = { t: p.t + o, f: p.f };
+      // peaks arrive in time order per block; keep the buffer sorted across block edges
+      let i = this.peaks.length;
+      while (
+        i > this.nextAnchor &&
+        (this.peaks[i - 1].t > q.t || (this.peaks[i - 1].t === q.t && this.peaks[i - 1].f > q.f))
+      )
+        i--;
+      if (i === this.peaks.length) this.peaks.push(q);
+      else this.peaks.splice(i, 0, q);
+      if (q.t > this.latestUnits) this.latestUnits = q.t;
+    }
+  }
+
+  private processAnchors(complete: boolean): void {
+    const peaks = this.peaks;
+    const lookup = this.source.lookup;
+    const main = lookup.main;
+    const offsets = main.offsets;
+    const frames = main.frames;
+    const auxArr = main.aux;
+    const delta = lookup.delta.count > 0 ? lookup.delta.map : undefined;
+    const hashes = this.hashBuf;
+    const seen = this.anchorSeen;
+    while (this.nextAnchor < peaks.length) {
+      const a = this.nextAnchor;
+      const A = peaks[a];
+      seen.clear();
+      const done = forEachTriplet(peaks, a, HASH.zonePeaksQuery, complete, (_ai, i1, i2) => {
+        const P2 = peaks[i2];
+        const dtq = P2.t - A.t;
+        const tol = 6 / dtq;
+        const lo = 1 - M - tol;
+        const hi = 1 + M + tol;
+        const n = queryHashes(A, peaks[i1], P2, hashes);
+        for (let x = 0; x < n; x++) {
+          const h = hashes[x];
+          const s = offsets[h];
+          const e = offsets[h + 1];
+          for (let p = s; p < e; p++) this.consider(h, frames[p], auxArr[p], A, dtq, lo, hi, P2.t);
+          if (delta) {
+            const arr = delta.get(h);
+            if (arr)
+              for (let j = 0; j < arr.length; j += 2)
+                this.consider(h, arr[j], arr[j + 1], A, dtq, lo, hi, P2.t);
+          }
+        }
+      });
+      if (!done) break;
+      this.nextAnchor++;
+    }
+    // drop peaks no future triplet can use
+    if (this.nextAnchor > 2048) {
+      this.peaks.splice(0, this.nextAnchor);
+      this.nextAnchor = 0;
+    }
+  }
+
+  private consider(
+    h: number,
+    g: number,
+    aux: number,
+    A: Peak,
+    dtq: number,
+    lo: number,
+    hi: number,
+    endT: number,
+  ): void {
+    const { anchorF, dtUnits } = unpackAux(h, aux);
+    const scale = dtUnits / dtq;
+    if (scale < lo || scale > hi) return;
+    // pitch: unchanged (tempo-only stretch) or moved with the speed (pitch and tempo together)
+    const df = A.f - anchorF;
+    if (Math.abs(df) > PITCH_TOL && Math.abs(df - Math.log2(scale) * FU) > PITCH_TOL + (6 / dtq) * 1477)
+      return;
+    if (this.anchorSeen.has(g)) return;
+    this.anchorSeen.add(g);
+    this.vTq.push(A.t);
+    this.vG.push(g);
+    this.vEnd.push(endT);
+    this.vScale.push(scale);
+  }
+
+  /** Evaluates every window whose votes are all in (all of them when `final`). */
+  private evaluateWindows(final: boolean, out: Detection[]): void {
+    const doneUpTo =
+      this.nextAnchor < this.peaks.length ? this.peaks[this.nextAnchor].t : this.latestUnits + 1;
+    while (final ? this.nextWindowStart <= this.latestUnits : this.nextWindowStart + WINDOW <= doneUpTo) {
+      const ws = this.nextWindowStart;
+      this.evaluateWindow(ws, ws + WINDOW);
+      this.nextWindowStart += HOP;
+      this.closeTracks(ws + WINDOW, out);
+      this.trimVotes(this.nextWindowStart);
+    }
+    if (final) this.nextWindowStart = Math.max(this.nextWindowStart, this.originUnits);
+  }
+
+  private trimVotes(before: number): void {
+    let k = 0;
+    while (k < this.vTq.length && this.vTq[k] < before) k++;
+    if (k > 4096 || (k > 0 && k === this.vTq.length)) {
+      this.vTq.splice(0, k);
+      this.vG.splice(0, k);
+      this.vEnd.splice(0, k);
+      this.vScale.splice(0, k);
+      this.voteBase += k;
+    }
+  }
+
+  private evaluateWindow(ws: number, we: number): void {
+    const { vTq, vG } = this;
+    const counts = new Map<number, number>();
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < vTq.length; i++) {
+      const t = vTq[i];
+      if (t < ws) continue;
+      if (t >= we) break;
+      if (first < 0) first = i;
+      last = i;
+      const bin = Math.floor((vG[i] - t / TU) / BIN);
+      counts.set(bin, (counts.get(bin) ?? 0) + 1);
+    }
+    if (first < 0) return;
+    const pairs: Array<[number, number]> = [];
+    for (const [bin, c] of counts) {
+      const sum = c + (counts.get(bin + 1) ?? 0);
+      if (sum >= MATCH.minHitVotes) pairs.push([bin, sum]);
+    }
+    if (pairs.length === 0) return;
+    pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+    const used = new Set<number>();
+    const lookup = this.source.lookup;
+    // A recording airs at most once at a time: per window keep its strongest offset only. Repeated
+    // sections (loops, choruses) vote for other offsets of the same recording and must not win.
+    const best = new Map<IndexedRecording, number[]>();
+    for (const [bin] of pairs) {
+      if (used.has(bin) || used.has(bin + 1)) continue;
+      used.add(bin);
+      used.add(bin + 1);
+      const bySlot = new Map<IndexedRecording, number[]>();
+      for (let i = first; i <= last; i++) {
+        const b = Math.floor((vG[i] - vTq[i] / TU) / BIN);
+        if (b !== bin && b !== bin + 1) continue;
+        const rec = lookup.locate(vG[i]);
+        if (!rec || !rec.alive) continue;
+        let arr = bySlot.get(rec);
+        if (!arr) bySlot.set(rec, (arr = []));
+        arr.push(i);
+      }
+      for (const [rec, idx] of bySlot) {
+        if (idx.length < MATCH.minHitVotes) continue;
+        const prev = best.get(rec);
+        if (!prev || prev.length < idx.length) best.set(rec, idx);
+      }
+    }
+    for (const [rec, idx] of best) this.addHit(rec, idx);
+  }
+
+  private addHit(rec: IndexedRecording, idx: number[]): void {
+    const { vTq, vG } = this;
+    const offs = idx.map((i) => vG[i] - vTq[i] / TU).sort((a, b) => a - b);
+    const c = offs[offs.length >> 1];
+    const tq = vTq[idx[idx.length >> 1]];
+    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
+    let track: Track | undefined;
+    let bestDist = Infinity;
+    for (const t of this.tracks) {
+      if (t.rec !== rec) continue;
+      const dist = Math.abs(c - t.lastOffset);
+      if (dist <= (M * Math.abs(tq - t.lastTq)) / TU + slack && dist < bestDist) {
+        track = t;
+        bestDist = dist;
+      }
+    }
+    if (!track) {
+      track = { rec, keys: new Set(), tq: [], tr: [], tEnd: [], scale: [], lastTq: tq, lastOffset: c };
+      this.tracks.push(track);
+    }
+    for (const i of idx) {
+      const tr = vG[i] - rec.startFrame;
+      const key = vTq[i] * 2 ** 21 + tr;
+      if (track.keys.has(key)) continue;
+      track.keys.add(key);
+      track.tq.push(vTq[i]);
+      track.tr.push(tr);
+      track.tEnd.push(this.vEnd[i]);
+      track.scale.push(this.vScale[i]);
+    }
+    if (tq >= track.lastTq) {
+      track.lastTq = tq;
+      track.lastOffset = c;
+    }
+  }
+
+  private closeTracks(now: number, out: Detection[]): void {
+    const closeUnits = MATCH.closeAfterSec * FRAMES_PER_SEC * TU;
+    const lookup = this.source.lookup;
+    for (let i = 0; i < this.tracks.length; i++) {
+      const t = this.tracks[i];
+      if (now !== Infinity && now - t.lastTq <= closeUnits) continue;
+      this.tracks.splice(i--, 1);
+      const d = finaliseTrack(t, lookup);
+      if (!d || d.confidence < this.minConfidence) continue;
+      const points = t.tq.length;
+      // a weaker track of the same recording over the same airtime is a repeated section: drop it
+      const stronger =
+        this.tracks.some((o) => o.rec === t.rec && o.tq.length > points && overlapsTrack(o, d)) ||
+        this.recent.some((r) => r.slot === t.rec.slot && r.points >= points && overlapShare(r, d) >= 0.5);
+      if (stronger) continue;
+      this.recent.push({ slot: t.rec.slot, start: d.start, end: d.end, points });
+      out.push(d);
+    }
+    // keep recent detections for a while, for the overlap check
+    const horizon = now === Infinity ? Infinity : now / TU / FRAMES_PER_SEC - 120;
+    while (this.recent.length > 0 && horizon !== Infinity && this.recent[0].end < horizon)
+      this.recent.shift();
+  }
+}
+
+function overlapShare(a: { start: number; end: number }, b: { start: number; end: number }): number {
+  const ov = Math.min(a.end, b.end) - Math.max(a.start, b.start);
+  const shorter = Math.min(a.end - a.start, b.end - b.start);
+  return shorter > 0 ? ov / shorter : 0;
+}
+
+function overlapsTrack(t: Track, d: Detection): boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < t.tq.length; i++) {
+    if (t.tq[i] < lo) lo = t.tq[i];
+    if (t.tEnd[i] > hi) hi = t.tEnd[i];
+  }
+  return overlapShare({ start: frameToSec(lo / TU), end: frameToSec(hi / TU) }, d) >= 0.5;
+}
