@@ -57,9 +57,12 @@ export function maxFilter1d(
   for (let i = 0; i < n; i++) {
     const lo = i - radius;
     const hi = i + radius;
-    if (lo < 0) dst[i] = g[Math.min(hi, n - 1)] > h[0] ? g[Math.min(hi, n - 1)] : h[0];
-    else if (hi >= n) dst[i] = h[lo] > g[n - 1] ? h[lo] : g[n - 1];
-    else dst[i] = h[lo] > g[hi] ? h[lo] : g[hi];
+    if (lo < 0 || hi >= n) {
+      // truncated window at an edge: the two-block identity does not hold, scan it
+      let m = -Infinity;
+      for (let j = Math.max(0, lo); j <= Math.min(n - 1, hi); j++) if (src[j] > m) m = src[j];
+      dst[i] = m;
+    } else dst[i] = h[lo] > g[hi] ? h[lo] : g[hi];
   }
 }
 
