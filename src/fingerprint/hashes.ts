@@ -17,9 +17,12 @@ const D_HALF = Math.ceil(HASH.maxOctaves * HASH.stepsPerOctave);
 export const N_DIFF = 2 * D_HALF + 1;
 export const N_RATIO = HASH.ratioLevels;
 const BAND_UNITS = HASH.bandOctaves * FU;
+/** Freq units per anchor band; hash / HASH_BAND_DIVISOR is the band (see unpackAux). */
+export const BAND_FREQ_UNITS = BAND_UNITS;
 export const N_BAND = 10;
 const LOG2_MIN_DT = Math.log2(HASH.minDtFrames);
 export const N_DT = Math.ceil((Math.log2(HASH.maxDtFrames) - LOG2_MIN_DT) / HASH.dtLog2Step) + 1;
+export const HASH_BAND_DIVISOR = N_DIFF * N_DIFF * N_RATIO * N_DT;
 /** Number of distinct hash values: the size of the direct lookup table. */
 export const HASH_SPACE = N_BAND * N_DIFF * N_DIFF * N_RATIO * N_DT;
 
@@ -61,7 +64,7 @@ export function packAux(dtUnits: number, anchorF: number): number {
 
 /** The anchor frequency (freq units) and triplet length (time units) encoded in a posting. */
 export function unpackAux(hash: number, aux: number): { anchorF: number; dtUnits: number } {
-  const band = Math.floor(hash / (N_DIFF * N_DIFF * N_RATIO * N_DT));
+  const band = Math.floor(hash / HASH_BAND_DIVISOR);
   return { anchorF: band * BAND_UNITS + (aux & 0xff) * 2 + 1, dtUnits: (aux >> 8) * (TU / 2) };
 }
 

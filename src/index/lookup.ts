@@ -1,4 +1,5 @@
 import { FRAMES_PER_SEC, HASH_SPACE, type Peak } from '../fingerprint/index.js';
+import { HASH_BAND_DIVISOR, N_DT, N_RATIO } from '../fingerprint/hashes.js';
 import { DeltaTable, PostingTable, referencePostings, type PostingList } from './postings.js';
 
 /** A recording as the matcher sees it: where it lies on the global frame line. */
@@ -131,8 +132,10 @@ export class LookupIndex {
   }
 
   /**
-   * Benchmarks only: appends postings that imitate `hours` of further reference audio (hashes and aux
-   * drawn from the real postings' distribution, frames spread uniformly on new, recording-less frames),
+   * Benchmarks only: appends postings that imitate `hours` of further reference audio (frames spread
+   * uniformly on new, recording-less frames). Each hash is assembled from parts of independently drawn
+   * real postings (anchor band, frequency differences, time ratio, length), so that a larger catalogue
+   * fills the hash space the way more music would instead of repeating the enrolled hashes,
    * so that lookup and matching cost can be measured at a larger catalogue.
    */
   padSynthetic(hours: number, seed: number): void {
@@ -160,10 +163,20 @@ export class LookupIndex {
       frames: new Uint32Array(n),
       aux: new Uint16Array(n),
     };
+    const pick = () => Math.floor(rand() * real.count);
     for (let i = 0; i < n; i++) {
-      const src = Math.floor(rand() * real.count);
-      list.hashes[i] = real.hashes[src];
-      list.aux[i] = real.aux[src];
+      const a = pick(); // band and position in it
+      const b = pick(); // frequency differences
+      const c = pick(); // time ratio
+      const d = pick(); // length
+      const ha = real.hashes[a];
+      const band = Math.floor(ha / HASH_BAND_DIVISOR);
+      const diffs = Math.floor((real.hashes[b] % HASH_BAND_DIVISOR) / (N_RATIO * N_DT));
+      const ratio = Math.floor((real.hashes[c] % (N_RATIO * N_DT)) / N_DT);
+      const dt = real.hashes[d] % N_DT;
+      list.hashes[i] =
+        ((band * (HASH_BAND_DIVISOR / (N_RATIO * N_DT)) + diffs) * N_RATIO + ratio) * N_DT + dt;
+      list.aux[i] = (real.aux[d] & 0xff00) | (real.aux[a] & 0xff);
       list.frames[i] = base + Math.floor(rand() * frames);
     }
     this.main = PostingTable.build([real, list]);

@@ -52,17 +52,31 @@ function grow32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
   return b;
 }
 
+const HOT_FACTOR = 12;
+const HOT_MIN = 48;
+
 /**
  * The main lookup structure: postings grouped by hash (compressed sparse rows), with an offsets
  * array indexed directly by hash value, so that a lookup is two array reads. 4 bytes of frame plus
  * 2 bytes of aux per posting, plus a fixed 4 bytes per possible hash value.
  */
 export class PostingTable {
+  /**
+   * Buckets larger than this are skipped at query time: they hold structurally common triplets
+   * (octaves, sustained notes) that say little about which recording airs and would otherwise
+   * dominate lookup cost as the catalogue grows (a stop list, as text search engines keep one).
+   */
+  readonly hotLimit: number;
+
   private constructor(
     readonly offsets: Uint32Array,
     readonly frames: Uint32Array,
     readonly aux: Uint16Array,
-  ) {}
+  ) {
+    let used = 0;
+    for (let h = 0; h < HASH_SPACE; h++) if (offsets[h + 1] !== offsets[h]) used++;
+    this.hotLimit = Math.max(HOT_MIN, Math.ceil(HOT_FACTOR * (frames.length / Math.max(1, used))));
+  }
 
   static empty(): PostingTable {
     return new PostingTable(new Uint32Array(HASH_SPACE + 1), new Uint32Array(0), new Uint16Array(0));

@@ -8,10 +8,11 @@ import {
   ANALYSIS_SAMPLE_RATE,
   forEachTriplet,
   queryHashes,
-  unpackAux,
   type Peak,
 } from '../fingerprint/index.js';
+import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
+import { IntCounter, StampSet } from './tables.js';
 import { finaliseTrack, type Track } from './track.js';
 import type { Detection } from './types.js';
 
@@ -23,6 +24,7 @@ const PITCH_TOL = 14;
 const WINDOW = MATCH.windowFrames * TU;
 const HOP = WINDOW / 2;
 const BIN = MATCH.offsetBinFrames;
+const HALF_FRAME = TU / 2;
 
 /** Anything that holds a lookup index (the ReferenceIndex adapter, or a bare LookupIndex in tests). */
 export interface HasLookup {
@@ -57,17 +59,19 @@ export class StreamMatcher {
   private samplesInSegment = 0;
   private peaks: Peak[] = [];
   private nextAnchor = 0;
-  // votes, in anchor time order
-  private vTq: number[] = [];
-  private vG: number[] = [];
-  private vEnd: number[] = [];
-  private vScale: number[] = [];
-  private voteBase = 0; // absolute index of vTq[0]
+  // votes, in anchor time order: [voteStart, voteEnd) of these typed arrays are live
+  private vTq = new Uint32Array(1 << 14);
+  private vG = new Uint32Array(1 << 14);
+  private vEnd = new Uint32Array(1 << 14);
+  private vScale = new Float32Array(1 << 14);
+  private voteStart = 0;
+  private voteEnd = 0;
+  private readonly binCounts = new IntCounter();
   private nextWindowStart = 0;
   private readonly tracks: Track[] = [];
   private readonly recent: Array<{ slot: number; start: number; end: number; points: number }> = [];
   private readonly hashBuf: number[] = [];
-  private readonly anchorSeen = new Set<number>();
+  private readonly anchorSeen = new StampSet();
   private latestUnits = 0;
 
   constructor(source: HasLookup | LookupIndex, opts: MatcherOptions = {}) {
@@ -164,30 +168,57 @@ export class StreamMatcher {
     const offsets = main.offsets;
     const frames = main.frames;
     const auxArr = main.aux;
+    const hot = main.hotLimit;
     const delta = lookup.delta.count > 0 ? lookup.delta.map : undefined;
     const hashes = this.hashBuf;
     const seen = this.anchorSeen;
     while (this.nextAnchor < peaks.length) {
       const a = this.nextAnchor;
       const A = peaks[a];
+      const af = A.f;
       seen.clear();
       const done = forEachTriplet(peaks, a, HASH.zonePeaksQuery, complete, (_ai, i1, i2) => {
         const P2 = peaks[i2];
         const dtq = P2.t - A.t;
         const tol = 6 / dtq;
-        const lo = 1 - M - tol;
-        const hi = 1 + M + tol;
+        // accepted reference triplet lengths (time units, aux keeps them in half frames)
+        const dtLo = dtq * (1 - M - tol);
+        const dtHi = dtq * (1 + M + tol);
+        const pitchTol = PITCH_TOL + tol * 1477;
         const n = queryHashes(A, peaks[i1], P2, hashes);
         for (let x = 0; x < n; x++) {
           const h = hashes[x];
-          const s = offsets[h];
+          const bandBase = Math.floor(h / HASH_BAND_DIVISOR) * BAND_FREQ_UNITS + 1;
           const e = offsets[h + 1];
-          for (let p = s; p < e; p++) this.consider(h, frames[p], auxArr[p], A, dtq, lo, hi, P2.t);
+          const b = offsets[h];
+          for (let p = e - b > hot ? e : b; p < e; p++) {
+            const aux = auxArr[p];
+            const dtr = (aux >> 8) * HALF_FRAME;
+            if (dtr < dtLo || dtr > dtHi) continue;
+            // pitch: unchanged (tempo-only stretch) or moved with the speed (pitch and tempo together)
+            const df = af - (bandBase + (aux & 0xff) * 2);
+            if (df > PITCH_TOL || df < -PITCH_TOL) {
+              const dev = df - Math.log2(dtr / dtq) * FU;
+              if (dev > pitchTol || dev < -pitchTol) continue;
+            }
+            const g = frames[p];
+            if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq);
+          }
           if (delta) {
             const arr = delta.get(h);
-            if (arr)
-              for (let j = 0; j < arr.length; j += 2)
-                this.consider(h, arr[j], arr[j + 1], A, dtq, lo, hi, P2.t);
+            if (!arr) continue;
+            for (let j = 0; j < arr.length; j += 2) {
+              const aux = arr[j + 1];
+              const dtr = (aux >> 8) * HALF_FRAME;
+              if (dtr < dtLo || dtr > dtHi) continue;
+              const df = af - (bandBase + (aux & 0xff) * 2);
+              if (df > PITCH_TOL || df < -PITCH_TOL) {
+                const dev = df - Math.log2(dtr / dtq) * FU;
+                if (dev > pitchTol || dev < -pitchTol) continue;
+              }
+              const g = arr[j];
+              if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq);
+            }
           }
         }
       });
@@ -201,29 +232,33 @@ export class StreamMatcher {
     }
   }
 
-  private consider(
-    h: number,
-    g: number,
-    aux: number,
-    A: Peak,
-    dtq: number,
-    lo: number,
-    hi: number,
-    endT: number,
-  ): void {
-    const { anchorF, dtUnits } = unpackAux(h, aux);
-    const scale = dtUnits / dtq;
-    if (scale < lo || scale > hi) return;
-    // pitch: unchanged (tempo-only stretch) or moved with the speed (pitch and tempo together)
-    const df = A.f - anchorF;
-    if (Math.abs(df) > PITCH_TOL && Math.abs(df - Math.log2(scale) * FU) > PITCH_TOL + (6 / dtq) * 1477)
-      return;
-    if (this.anchorSeen.has(g)) return;
-    this.anchorSeen.add(g);
-    this.vTq.push(A.t);
-    this.vG.push(g);
-    this.vEnd.push(endT);
-    this.vScale.push(scale);
+  private vote(tq: number, g: number, end: number, scale: number): void {
+    if (this.voteEnd === this.vTq.length) this.growVotes();
+    const i = this.voteEnd++;
+    this.vTq[i] = tq;
+    this.vG[i] = g;
+    this.vEnd[i] = end;
+    this.vScale[i] = scale;
+  }
+
+  private growVotes(): void {
+    const { voteStart: from, voteEnd: to } = this;
+    const live = to - from;
+    const cap = live * 2 > this.vTq.length ? this.vTq.length * 2 : this.vTq.length;
+    const tq = new Uint32Array(cap);
+    const g = new Uint32Array(cap);
+    const end = new Uint32Array(cap);
+    const scale = new Float32Array(cap);
+    tq.set(this.vTq.subarray(from, to));
+    g.set(this.vG.subarray(from, to));
+    end.set(this.vEnd.subarray(from, to));
+    scale.set(this.vScale.subarray(from, to));
+    this.vTq = tq;
+    this.vG = g;
+    this.vEnd = end;
+    this.vScale = scale;
+    this.voteStart = 0;
+    this.voteEnd = live;
   }
 
   /** Evaluates every window whose votes are all in (all of them when `final`). */
@@ -241,37 +276,30 @@ export class StreamMatcher {
   }
 
   private trimVotes(before: number): void {
-    let k = 0;
-    while (k < this.vTq.length && this.vTq[k] < before) k++;
-    if (k > 4096 || (k > 0 && k === this.vTq.length)) {
-      this.vTq.splice(0, k);
-      this.vG.splice(0, k);
-      this.vEnd.splice(0, k);
-      this.vScale.splice(0, k);
-      this.voteBase += k;
-    }
+    while (this.voteStart < this.voteEnd && this.vTq[this.voteStart] < before) this.voteStart++;
   }
 
   private evaluateWindow(ws: number, we: number): void {
     const { vTq, vG } = this;
-    const counts = new Map<number, number>();
+    const counts = this.binCounts;
+    counts.clear();
     let first = -1;
     let last = -1;
-    for (let i = 0; i < vTq.length; i++) {
+    for (let i = this.voteStart; i < this.voteEnd; i++) {
       const t = vTq[i];
       if (t < ws) continue;
       if (t >= we) break;
       if (first < 0) first = i;
       last = i;
-      const bin = Math.floor((vG[i] - t / TU) / BIN);
-      counts.set(bin, (counts.get(bin) ?? 0) + 1);
+      counts.add(Math.floor((vG[i] - t / TU) / BIN));
     }
     if (first < 0) return;
     const pairs: Array<[number, number]> = [];
-    for (const [bin, c] of counts) {
-      const sum = c + (counts.get(bin + 1) ?? 0);
-      if (sum >= MATCH.minHitVotes) pairs.push([bin, sum]);
-    }
+    const minVotes = MATCH.minHitVotes;
+    counts.forEach((bin, c) => {
+      const sum = c + counts.get(bin + 1);
+      if (sum >= minVotes) pairs.push([bin, sum]);
+    });
     if (pairs.length === 0) return;
     pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
     const used = new Set<number>();
@@ -294,7 +322,7 @@ export class StreamMatcher {
         arr.push(i);
       }
       for (const [rec, idx] of bySlot) {
-        if (idx.length < MATCH.minHitVotes) continue;
+        if (idx.length < minVotes) continue;
         const prev = best.get(rec);
         if (!prev || prev.length < idx.length) best.set(rec, idx);
       }
