@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { register as enroll } from './enroll.js';
 import { register as indexAdmin } from './index-admin.js';
 import { register as match } from './match.js';
+import { register as monitor } from './monitor.js';
+import { register as channels } from './channels.js';
 
 /**
  * Every CLI command module exports `register(program)`; add one line per module here.
  * Each module lives in this folder and calls its stage through the stage's index.ts.
  */
-export const commands: Array<(program: Command) => void> = [enroll, match, indexAdmin];
+export const commands: Array<(program: Command) => void> = [enroll, match, indexAdmin, monitor, channels];

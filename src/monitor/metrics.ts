@@ -1,0 +1,80 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ChannelState } from './types.js';
+
+const STATES: ChannelState[] = [
+  'starting',
+  'connecting',
+  'listening',
+  'silent',
+  'reconnecting',
+  'failed',
+  'finished',
+  'stopped',
+];
+
+/** The monitor's Prometheus metrics, in a registry of its own (so tests and several monitors do not clash). */
+export class MonitorMetrics {
+  readonly registry = new Registry();
+  readonly channelState = new Gauge({
+    name: 'tyndau_channel_state',
+    help: '1 for the state each channel is in, 0 for the others',
+    labelNames: ['channel', 'state'],
+    registers: [this.registry],
+  });
+  readonly lastAudio = new Gauge({
+    name: 'tyndau_channel_last_audio_timestamp_seconds',
+    help: 'UTC of the last audio heard on the channel',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly uptime = new Gauge({
+    name: 'tyndau_channel_uptime_ratio',
+    help: 'Share of the last 24 h in which the channel was heard',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly audioSeconds = new Counter({
+    name: 'tyndau_channel_audio_seconds_total',
+    help: 'Seconds of audio processed',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly detections = new Counter({
+    name: 'tyndau_detections_total',
+    help: 'Detections written (final)',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly gaps = new Counter({
+    name: 'tyndau_monitoring_gaps_total',
+    help: 'Monitoring gaps recorded, by reason',
+    labelNames: ['channel', 'reason'],
+    registers: [this.registry],
+  });
+  readonly captureRestarts = new Counter({
+    name: 'tyndau_capture_restarts_total',
+    help: 'ffmpeg captures that ended, by reason',
+    labelNames: ['channel', 'reason'],
+    registers: [this.registry],
+  });
+  readonly discontinuities = new Counter({
+    name: 'tyndau_clock_discontinuities_total',
+    help: 'Timeline discontinuities: forward (unheard time) or backward (audio heard twice, trimmed)',
+    labelNames: ['channel', 'direction'],
+    registers: [this.registry],
+  });
+  readonly decodeErrors = new Counter({
+    name: 'tyndau_capture_error_lines_total',
+    help: 'Error lines printed by ffmpeg (corrupt input shows here)',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tyndau_monitor_' });
+  }
+
+  setState(channel: string, state: ChannelState): void {
+    for (const s of STATES) this.channelState.set({ channel, state: s }, s === state ? 1 : 0);
+  }
+}

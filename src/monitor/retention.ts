@@ -1,0 +1,30 @@
+/** Which evidence clips to delete: everything past the age limit, then the oldest until the total fits. */
+
+export interface StoredClip {
+  path: string;
+  sizeBytes: number;
+  /** When the clip was written (its file's modification time). */
+  writtenAtMs: number;
+}
+
+export interface RetentionPolicy {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+export function clipsToDelete(
+  clips: readonly StoredClip[],
+  policy: RetentionPolicy,
+  nowMs: number,
+): string[] {
+  const byAge = [...clips].sort((a, b) => a.writtenAtMs - b.writtenAtMs || a.path.localeCompare(b.path));
+  const doomed: string[] = [];
+  let total = byAge.reduce((s, c) => s + c.sizeBytes, 0);
+  for (const clip of byAge) {
+    const tooOld = nowMs - clip.writtenAtMs > policy.maxAgeMs;
+    if (!tooOld && total <= policy.maxBytes) break;
+    doomed.push(clip.path);
+    total -= clip.sizeBytes;
+  }
+  return doomed;
+}
