@@ -126,6 +126,9 @@ export interface StreamServer {
   positionSec(): number;
   /** UTC ms at which broadcast position `sec` aired. */
   utcOf(sec: number): number;
+  /** Keeps connections open but stops sending (a stalled stream) until unstall(). */
+  stall(): void;
+  unstall(): void;
   /** Drops every live connection and refuses new ones until up(). */
   down(): void;
   up(): void;
@@ -146,7 +149,7 @@ interface Frame {
  */
 export async function startStreamServer(
   b: PreparedBroadcast,
-  opts: { speed: number },
+  opts: { speed: number; originMs?: number },
 ): Promise<StreamServer> {
   const speed = opts.speed;
   const mp3 = readFileSync(b.mp3Path);
@@ -168,7 +171,8 @@ export async function startStreamServer(
   const timers = new Set<NodeJS.Timeout>();
   const requests = new Map<string, number>();
   let isDown = false;
-  const originMs = Date.now();
+  let stalled = false;
+  const originMs = opts.originMs ?? Date.now();
   const now = (): number => originMs + (Date.now() - originMs) * speed;
   const positionSec = (): number => (now() - originMs) / 1000;
 
@@ -190,6 +194,7 @@ export async function startStreamServer(
       return seed / 4294967296;
     };
     const tick = setInterval(() => {
+      if (stalled) return;
       const upTo = Math.min(frames.length, Math.floor(positionSec() / frameSec) + 1);
       const out: Buffer[] = [];
       for (; next < upTo; next++) {
@@ -282,6 +287,12 @@ export async function startStreamServer(
     now,
     positionSec,
     utcOf: (sec) => originMs + sec * 1000,
+    stall: () => {
+      stalled = true;
+    },
+    unstall: () => {
+      stalled = false;
+    },
     down: () => {
       isDown = true;
       for (const t of timers) clearInterval(t);
