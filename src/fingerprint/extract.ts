@@ -1,6 +1,6 @@
 import { PEAKS } from './config.js';
 import { PeakPicker, type Peak } from './peaks.js';
-import { Stft } from './stft.js';
+import { Stft, type SpectrumFrame } from './stft.js';
 
 /** Reference peaks are sparser (smaller index); query peaks denser (a degraded query still holds the reference's). */
 export type PeakDensity = 'reference' | 'query';
@@ -10,7 +10,11 @@ export class PeakExtractor {
   private readonly stft = new Stft();
   private readonly picker: PeakPicker;
 
-  constructor(density: PeakDensity) {
+  /** `onFrame` sees every STFT frame (its arrays are reused: copy what you keep). */
+  constructor(
+    density: PeakDensity,
+    private readonly onFrame?: (frame: SpectrumFrame) => void,
+  ) {
     this.picker = new PeakPicker(
       density === 'reference' ? PEAKS.maxPeaksPerBlockReference : PEAKS.maxPeaksPerBlockQuery,
     );
@@ -18,6 +22,7 @@ export class PeakExtractor {
 
   push(samples: Float32Array, out: Peak[] = []): Peak[] {
     this.stft.push(samples, (frame) => {
+      this.onFrame?.(frame);
       for (const p of this.picker.push(frame)) out.push(p);
     });
     return out;

@@ -34,6 +34,8 @@ export class LookupIndex {
   /** Frames of synthetic padding (benchmarks only), laid on the line like recordings without ids. */
   syntheticFrames = 0;
   syntheticPostings = 0;
+  /** Where the matcher gets a recording's reference peaks to check an airing's edges (set by the store adapter). */
+  referencePeaks?: (rec: IndexedRecording) => Peak[] | undefined;
 
   /** Adds recordings in bulk and rebuilds the main table once (used when loading). */
   loadBulk(

@@ -14,6 +14,8 @@ export interface IndexStats {
   syntheticHours: number;
 }
 
+const PEAK_CACHE = 256;
+
 /** The default index folder: $TYNDAU_INDEX, else ./fingerprints. */
 export function defaultIndexDir(): string {
   return process.env.TYNDAU_INDEX || join(process.cwd(), 'fingerprints');
@@ -29,11 +31,30 @@ export class ReferenceIndex {
   private lastRowid = 0;
   private generation: number;
 
+  private readonly peakCache = new Map<string, Peak[]>();
+
   private constructor(
     readonly store: FingerprintStore,
     readonly dir: string,
   ) {
     this.generation = store.generation();
+    this.lookup.referencePeaks = (rec) => this.peaksOf(rec.id);
+  }
+
+  /** A recording's reference peaks, decoded from the store; the most recently used few are cached. */
+  peaksOf(id: string): Peak[] | undefined {
+    const hit = this.peakCache.get(id);
+    if (hit) {
+      this.peakCache.delete(id);
+      this.peakCache.set(id, hit);
+      return hit;
+    }
+    const bytes = this.store.peaksOf(id);
+    if (!bytes) return undefined;
+    const peaks = decodePeaks(bytes);
+    this.peakCache.set(id, peaks);
+    if (this.peakCache.size > PEAK_CACHE) this.peakCache.delete(this.peakCache.keys().next().value!);
+    return peaks;
   }
 
   static open(dir: string = defaultIndexDir(), opts: { readonly?: boolean } = {}): ReferenceIndex {
@@ -62,6 +83,7 @@ export class ReferenceIndex {
   }
 
   remove(id: string): boolean {
+    this.peakCache.delete(id);
     const removed = this.store.remove(id);
     this.lookup.kill(id);
     this.generation = this.store.generation();

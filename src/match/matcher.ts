@@ -13,7 +13,8 @@ import {
 import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
 import { IntCounter, StampSet } from './tables.js';
-import { finaliseTrack, type Track } from './track.js';
+import { SpectrumHistory, extendEdge, type Alignment } from './evidence.js';
+import { finaliseTrack, fitTrack, median, type Track } from './track.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -25,6 +26,19 @@ const WINDOW = MATCH.windowFrames * TU;
 const HOP = WINDOW / 2;
 const BIN = MATCH.offsetBinFrames;
 const HALF_FRAME = TU / 2;
+/** Votes are kept this long past their window, so that a new airing can claim its weak beginning. */
+const LOOKBACK = 6 * FRAMES_PER_SEC * TU;
+/** Largest gap between weak votes chained onto the start of an airing. */
+const CHAIN_GAP = 2 * FRAMES_PER_SEC * TU;
+/** Consistent votes a window needs to continue an open airing without a hit of its own. */
+const CONTINUE_VOTES = 2;
+/** A detection inside another recording's airing, by this margin both sides, at a fraction of its density, is dropped. */
+const CONTAIN_MARGIN_SEC = 1;
+const CONTAIN_DENSITY = 1.5;
+/** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
+const HISTORY_SEC = 24;
+/** How far the spectrum check may move an edge beyond the matched points. */
+const EDGE_MAX_FRAMES = Math.round(8 * FRAMES_PER_SEC);
 
 /** Anything that holds a lookup index (the ReferenceIndex adapter, or a bare LookupIndex in tests). */
 export interface HasLookup {
@@ -52,7 +66,9 @@ export function frameToSec(f: number): number {
 export class StreamMatcher {
   private readonly source: HasLookup;
   private readonly minConfidence: number;
-  private extractor = new PeakExtractor('query');
+  /** The query spectrum of the last HISTORY_SEC, for checking airing edges (PCM input only). */
+  private readonly history = new SpectrumHistory(Math.ceil(HISTORY_SEC * FRAMES_PER_SEC));
+  private extractor = this.newExtractor();
   /** Absolute time (time units) of the current extractor's frame 0. */
   private originUnits = 0;
   /** Samples pushed into the current extractor. */
@@ -64,6 +80,7 @@ export class StreamMatcher {
   private vG = new Uint32Array(1 << 14);
   private vEnd = new Uint32Array(1 << 14);
   private vScale = new Float32Array(1 << 14);
+  private vPitch = new Float32Array(1 << 14);
   private voteStart = 0;
   private voteEnd = 0;
   private readonly binCounts = new IntCounter();
@@ -77,6 +94,13 @@ export class StreamMatcher {
   constructor(source: HasLookup | LookupIndex, opts: MatcherOptions = {}) {
     this.source = 'lookup' in source ? source : { lookup: source };
     this.minConfidence = opts.minConfidence ?? MATCH.minConfidence;
+  }
+
+  private newExtractor(): PeakExtractor {
+    // the origin is read when each frame arrives: skip() moves it before making a new extractor
+    return new PeakExtractor('query', (frame) =>
+      this.history.add(this.originUnits / TU + frame.index, frame.power),
+    );
   }
 
   /** Seconds of audio (and skips) consumed so far. */
@@ -115,7 +139,7 @@ export class StreamMatcher {
     const segUnits = Math.round((this.samplesInSegment / STFT.hopSamples) * TU);
     this.originUnits += segUnits + Math.round(seconds * FRAMES_PER_SEC * TU);
     this.samplesInSegment = 0;
-    this.extractor = new PeakExtractor('query');
+    this.extractor = this.newExtractor();
     return out;
   }
 
@@ -131,7 +155,7 @@ export class StreamMatcher {
   openDetections(): Detection[] {
     const out: Detection[] = [];
     for (const t of this.tracks) {
-      const d = finaliseTrack(t, this.source.lookup);
+      const d = finaliseTrack(t);
       if (d && d.confidence >= this.minConfidence) out.push(d);
     }
     return out;
@@ -202,7 +226,7 @@ export class StreamMatcher {
               if (dev > pitchTol || dev < -pitchTol) continue;
             }
             const g = frames[p];
-            if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq);
+            if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq, df);
           }
           if (delta) {
             const arr = delta.get(h);
@@ -217,7 +241,7 @@ export class StreamMatcher {
                 if (dev > pitchTol || dev < -pitchTol) continue;
               }
               const g = arr[j];
-              if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq);
+              if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq, df);
             }
           }
         }
@@ -232,13 +256,14 @@ export class StreamMatcher {
     }
   }
 
-  private vote(tq: number, g: number, end: number, scale: number): void {
+  private vote(tq: number, g: number, end: number, scale: number, pitch: number): void {
     if (this.voteEnd === this.vTq.length) this.growVotes();
     const i = this.voteEnd++;
     this.vTq[i] = tq;
     this.vG[i] = g;
     this.vEnd[i] = end;
     this.vScale[i] = scale;
+    this.vPitch[i] = pitch;
   }
 
   private growVotes(): void {
@@ -249,6 +274,8 @@ export class StreamMatcher {
     const g = new Uint32Array(cap);
     const end = new Uint32Array(cap);
     const scale = new Float32Array(cap);
+    const pitch = new Float32Array(cap);
+    pitch.set(this.vPitch.subarray(from, to));
     tq.set(this.vTq.subarray(from, to));
     g.set(this.vG.subarray(from, to));
     end.set(this.vEnd.subarray(from, to));
@@ -257,6 +284,7 @@ export class StreamMatcher {
     this.vG = g;
     this.vEnd = end;
     this.vScale = scale;
+    this.vPitch = pitch;
     this.voteStart = 0;
     this.voteEnd = live;
   }
@@ -270,7 +298,7 @@ export class StreamMatcher {
       this.evaluateWindow(ws, ws + WINDOW);
       this.nextWindowStart += HOP;
       this.closeTracks(ws + WINDOW, out);
-      this.trimVotes(this.nextWindowStart);
+      this.trimVotes(this.nextWindowStart - LOOKBACK);
     }
     if (final) this.nextWindowStart = Math.max(this.nextWindowStart, this.originUnits);
   }
@@ -294,6 +322,7 @@ export class StreamMatcher {
       counts.add(Math.floor((vG[i] - t / TU) / BIN));
     }
     if (first < 0) return;
+    if (this.tracks.length > 0) this.continueTracks(ws, we, new Set());
     const pairs: Array<[number, number]> = [];
     const minVotes = MATCH.minHitVotes;
     counts.forEach((bin, c) => {
@@ -327,10 +356,12 @@ export class StreamMatcher {
         if (!prev || prev.length < idx.length) best.set(rec, idx);
       }
     }
-    for (const [rec, idx] of best) this.addHit(rec, idx);
+    const hit = new Set<Track>();
+    for (const [rec, idx] of best) hit.add(this.addHit(rec, idx));
+    this.continueTracks(ws, we, hit);
   }
 
-  private addHit(rec: IndexedRecording, idx: number[]): void {
+  private addHit(rec: IndexedRecording, idx: number[]): Track {
     const { vTq, vG } = this;
     const offs = idx.map((i) => vG[i] - vTq[i] / TU).sort((a, b) => a - b);
     const c = offs[offs.length >> 1];
@@ -347,11 +378,34 @@ export class StreamMatcher {
       }
     }
     if (!track) {
-      track = { rec, keys: new Set(), tq: [], tr: [], tEnd: [], scale: [], lastTq: tq, lastOffset: c };
+      track = {
+        rec,
+        keys: new Set(),
+        tq: [],
+        tr: [],
+        tEnd: [],
+        scale: [],
+        pitch: [],
+        lastTq: tq,
+        lastOffset: c,
+      };
       this.tracks.push(track);
+      this.addPoints(track, idx);
+      this.lookBack(track, c, Math.min(...idx.map((i) => vTq[i])));
+      this.refineStart(track);
+    } else this.addPoints(track, idx);
+    if (tq >= track.lastTq) {
+      track.lastTq = tq;
+      track.lastOffset = c;
     }
+    return track;
+  }
+
+  private addPoints(track: Track, idx: Iterable<number>): void {
+    const { vTq, vG } = this;
+    const start = track.rec.startFrame;
     for (const i of idx) {
-      const tr = vG[i] - rec.startFrame;
+      const tr = vG[i] - start;
       const key = vTq[i] * 2 ** 21 + tr;
       if (track.keys.has(key)) continue;
       track.keys.add(key);
@@ -359,21 +413,104 @@ export class StreamMatcher {
       track.tr.push(tr);
       track.tEnd.push(this.vEnd[i]);
       track.scale.push(this.vScale[i]);
+      track.pitch.push(this.vPitch[i]);
     }
-    if (tq >= track.lastTq) {
-      track.lastTq = tq;
-      track.lastOffset = c;
+  }
+
+  /** The alignment of a track so far, for the edge checks; undefined without reference peaks. */
+  private alignment(t: Track, b?: number, a?: number, pitch?: number): Alignment | undefined {
+    const bb = b ?? 1 / median(t.scale);
+    const tqF = t.tq.map((x) => x / TU);
+    return {
+      b: bb,
+      a: a ?? median(tqF.map((q, i) => q - bb * t.tr[i])),
+      pitchUnits: pitch ?? median(t.pitch),
+      refFrames: t.rec.frames,
+    };
+  }
+
+  private refineStart(t: Track): void {
+    const peaks = this.source.lookup.referencePeaks?.(t.rec);
+    if (!peaks) return;
+    const al = this.alignment(t);
+    if (!al) return;
+    const first = Math.min(...t.tq) / TU;
+    const edge = extendEdge(this.history, peaks, al, first, -1, EDGE_MAX_FRAMES);
+    if (edge < first) t.edgeStart = edge;
+  }
+
+  private refineEnd(t: Track, fit: NonNullable<ReturnType<typeof fitTrack>>): void {
+    const peaks = this.source.lookup.referencePeaks?.(t.rec);
+    if (!peaks) return;
+    const al = this.alignment(t, fit.b, fit.a, fit.pitchUnits);
+    if (!al) return;
+    const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES);
+    if (edge > fit.endF) t.edgeEnd = edge;
+    if (t.edgeStart === undefined) {
+      const s = extendEdge(this.history, peaks, al, fit.startF, -1, EDGE_MAX_FRAMES);
+      if (s < fit.startF) t.edgeStart = s;
+    }
+  }
+
+  /** Votes of this track's recording at a consistent offset, inside its span. */
+  private consistent(track: Track, i: number, offset: number, atTq: number): boolean {
+    const g = this.vG[i];
+    const rec = track.rec;
+    if (g < rec.startFrame || g >= rec.startFrame + rec.frames) return false;
+    const c = g - this.vTq[i] / TU;
+    return Math.abs(c - offset) <= BIN / 2 + (M * Math.abs(this.vTq[i] - atTq)) / TU;
+  }
+
+  /**
+   * A new airing was confirmed by a strong window: earlier, weaker votes at the same offset (a fade-in,
+   * an intro under speech) belong to it too, as long as they chain back without a long gap.
+   */
+  private lookBack(track: Track, offset: number, firstTq: number): void {
+    const cand: number[] = [];
+    for (let i = this.voteStart; i < this.voteEnd && this.vTq[i] < firstTq; i++) {
+      if (this.consistent(track, i, offset, firstTq)) cand.push(i);
+    }
+    cand.sort((x, y) => this.vTq[y] - this.vTq[x]);
+    let edge = firstTq;
+    const take: number[] = [];
+    for (const i of cand) {
+      if (edge - this.vTq[i] > CHAIN_GAP) break;
+      take.push(i);
+      edge = this.vTq[i];
+    }
+    this.addPoints(track, take);
+  }
+
+  /** Open airings not confirmed by this window keep what few consistent votes it has (fades, speech over). */
+  private continueTracks(ws: number, we: number, hit: Set<Track>): void {
+    for (const t of this.tracks) {
+      if (hit.has(t)) continue;
+      const idx: number[] = [];
+      for (let i = this.voteStart; i < this.voteEnd; i++) {
+        const tq = this.vTq[i];
+        if (tq < ws) continue;
+        if (tq >= we) break;
+        if (this.consistent(t, i, t.lastOffset, t.lastTq)) idx.push(i);
+      }
+      if (idx.length < CONTINUE_VOTES) continue;
+      this.addPoints(t, idx);
+      const last = idx[idx.length - 1];
+      if (this.vTq[last] > t.lastTq) {
+        t.lastOffset = this.vG[last] - this.vTq[last] / TU;
+        t.lastTq = this.vTq[last];
+      }
     }
   }
 
   private closeTracks(now: number, out: Detection[]): void {
     const closeUnits = MATCH.closeAfterSec * FRAMES_PER_SEC * TU;
-    const lookup = this.source.lookup;
     for (let i = 0; i < this.tracks.length; i++) {
       const t = this.tracks[i];
       if (now !== Infinity && now - t.lastTq <= closeUnits) continue;
       this.tracks.splice(i--, 1);
-      const d = finaliseTrack(t, lookup);
+      const fit = fitTrack(t);
+      if (fit) this.refineEnd(t, fit);
+      const d = finaliseTrack(t, fit);
       if (!d || d.confidence < this.minConfidence) continue;
       const points = t.tq.length;
       // a weaker track of the same recording over the same airtime is a repeated section: drop it
@@ -381,6 +518,19 @@ export class StreamMatcher {
         this.tracks.some((o) => o.rec === t.rec && o.tq.length > points && overlapsTrack(o, d)) ||
         this.recent.some((r) => r.slot === t.rec.slot && r.points >= points && overlapShare(r, d) >= 0.5);
       if (stronger) continue;
+      // Shared material (a drum loop, a sample) makes a short, weak match inside another recording's
+      // airing; a real crossfade or bed sticks out of it. Drop a detection buried inside a much denser one.
+      const density = points / Math.max(1, d.end - d.start);
+      const buried = (o: { start: number; end: number; points: number }) =>
+        o.start <= d.start - CONTAIN_MARGIN_SEC &&
+        o.end >= d.end + CONTAIN_MARGIN_SEC &&
+        o.points / Math.max(1, o.end - o.start) >= CONTAIN_DENSITY * density;
+      if (
+        this.tracks.some((o) => o.rec !== t.rec && buried(trackSpan(o))) ||
+        this.recent.some((r) => r.slot !== t.rec.slot && buried(r))
+      ) {
+        continue;
+      }
       this.recent.push({ slot: t.rec.slot, start: d.start, end: d.end, points });
       out.push(d);
     }
@@ -397,12 +547,17 @@ function overlapShare(a: { start: number; end: number }, b: { start: number; end
   return shorter > 0 ? ov / shorter : 0;
 }
 
-function overlapsTrack(t: Track, d: Detection): boolean {
+/** A track's current span in seconds and its point count. */
+function trackSpan(t: Track): { start: number; end: number; points: number } {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < t.tq.length; i++) {
     if (t.tq[i] < lo) lo = t.tq[i];
     if (t.tEnd[i] > hi) hi = t.tEnd[i];
   }
-  return overlapShare({ start: frameToSec(lo / TU), end: frameToSec(hi / TU) }, d) >= 0.5;
+  return { start: frameToSec(lo / TU), end: frameToSec(hi / TU), points: t.tq.length };
+}
+
+function overlapsTrack(t: Track, d: Detection): boolean {
+  return overlapShare(trackSpan(t), d) >= 0.5;
 }

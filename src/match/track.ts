@@ -1,5 +1,5 @@
 import { FRAMES_PER_SEC, HASH, QUANT, STFT, ANALYSIS_SAMPLE_RATE } from '../fingerprint/index.js';
-import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
+import type { IndexedRecording } from '../index/lookup.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -14,8 +14,13 @@ export interface Track {
   tr: number[];
   tEnd: number[];
   scale: number[];
+  /** Query minus reference anchor frequency of each point (freq units). */
+  pitch: number[];
   lastTq: number;
   lastOffset: number;
+  /** Edges (query frames) moved outward by checking the reference's peaks in the query spectrum. */
+  edgeStart?: number;
+  edgeEnd?: number;
 }
 
 /** Inlier points needed before a track can become a detection. */
@@ -36,50 +41,61 @@ function median(xs: number[]): number {
   return n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+/**
+ * Slope of query time against reference time (1 / speed), robustly: the median slope of point pairs
+ * half the track apart (a Theil-Sen estimate over well separated pairs). Falls back to the per-vote
+ * time-scale estimates when the track is too short to separate points.
+ */
+function robustSlope(tq: number[], tr: number[], idx: number[], scaleHint: number): number {
+  const order = [...idx].sort((x, y) => tr[x] - tr[y]);
+  const half = order.length >> 1;
+  const slopes: number[] = [];
+  for (let k = 0; k + half < order.length; k++) {
+    const i = order[k];
+    const j = order[k + half];
+    const dr = tr[j] - tr[i];
+    if (dr >= MIN_PAIR_FRAMES) slopes.push((tq[j] - tq[i]) / dr);
+  }
+  const lim = HASH.maxSpeedChange + 0.01;
+  const b = slopes.length >= 5 ? median(slopes) : 1 / scaleHint;
+  return Math.min(1 / (1 - lim), Math.max(1 / (1 + lim), b));
+}
+
+/** Reference frames two points must be apart to estimate the speed from them. */
+const MIN_PAIR_FRAMES = 1.5 * FRAMES_PER_SEC;
+
 /** Fits query time = a + b * reference time over the points, rejecting outliers; b = 1 / speed. */
 function fitLine(tq: number[], tr: number[], scaleHint: number): { a: number; b: number; inliers: number[] } {
   let idx = tq.map((_, i) => i);
-  const trMin = Math.min(...tr);
-  const trMax = Math.max(...tr);
-  const longSpan = trMax - trMin >= 12 * FRAMES_PER_SEC;
-  let b = 1 / scaleHint;
+  let b = robustSlope(tq, tr, idx, scaleHint);
   let a = median(idx.map((i) => tq[i] - b * tr[i]));
-  for (let iter = 0; iter < 4; iter++) {
-    if (longSpan && idx.length >= 8) {
-      let sx = 0;
-      let sy = 0;
-      let sxx = 0;
-      let sxy = 0;
-      for (const i of idx) {
-        sx += tr[i];
-        sy += tq[i];
-        sxx += tr[i] * tr[i];
-        sxy += tr[i] * tq[i];
-      }
-      const n = idx.length;
-      const den = n * sxx - sx * sx;
-      if (den > 0) {
-        const nb = (n * sxy - sx * sy) / den;
-        const lim = HASH.maxSpeedChange + 0.01;
-        b = Math.min(1 / (1 - lim), Math.max(1 / (1 + lim), nb));
-      }
-    }
-    a = median(idx.map((i) => tq[i] - b * tr[i]));
+  for (let iter = 0; iter < 3; iter++) {
     const resid = idx.map((i) => Math.abs(tq[i] - a - b * tr[i]));
     const tolFrames = Math.max(2.5, 3 * median(resid));
     const next = idx.filter((_, k) => resid[k] <= tolFrames);
     if (next.length === idx.length || next.length < MIN_POINTS) break;
     idx = next;
+    b = robustSlope(tq, tr, idx, scaleHint);
+    a = median(idx.map((i) => tq[i] - b * tr[i]));
   }
   return { a, b, inliers: idx };
 }
 
-/** Turns a track into a detection (times in seconds of the query), or undefined if it is too weak. */
-export function finaliseTrack(t: Track, _lookup: LookupIndex): Detection | undefined {
+export interface TrackFit {
+  /** Query frame = a + b * reference frame. */
+  a: number;
+  b: number;
+  inliers: number[];
+  /** First and last query frames the inlier points cover. */
+  startF: number;
+  endF: number;
+  pitchUnits: number;
+}
+
+export function fitTrack(t: Track): TrackFit | undefined {
   if (t.tq.length < MIN_POINTS) return undefined;
   const tqF = t.tq.map((x) => x / TU);
-  const scaleHint = median(t.scale);
-  const { a, b, inliers } = fitLine(tqF, t.tr, scaleHint);
+  const { a, b, inliers } = fitLine(tqF, t.tr, median(t.scale));
   if (inliers.length < MIN_POINTS) return undefined;
   let startF = Infinity;
   let endF = -Infinity;
@@ -88,7 +104,15 @@ export function finaliseTrack(t: Track, _lookup: LookupIndex): Detection | undef
     const e = t.tEnd[i] / TU;
     if (e > endF) endF = e;
   }
-  const speed = 1 / b;
+  return { a, b, inliers, startF, endF, pitchUnits: median(inliers.map((i) => t.pitch[i])) };
+}
+
+/** Turns a track into a detection (times in seconds of the query), or undefined if it is too weak. */
+export function finaliseTrack(t: Track, fit: TrackFit | undefined = fitTrack(t)): Detection | undefined {
+  if (!fit) return undefined;
+  const { a, b } = fit;
+  const startF = Math.min(fit.startF, t.edgeStart ?? Infinity);
+  const endF = Math.max(fit.endF, t.edgeEnd ?? -Infinity);
   const refStartF = Math.max(0, (startF - a) / b);
   const refEndF = Math.min(t.rec.frames, (endF - a) / b);
   const sec = (f: number) => f / FRAMES_PER_SEC + HALF_WINDOW_SEC;
@@ -98,11 +122,13 @@ export function finaliseTrack(t: Track, _lookup: LookupIndex): Detection | undef
     end: round3(sec(endF)),
     refStart: round3(sec(refStartF)),
     refEnd: round3(Math.min(t.rec.durationSec, sec(refEndF))),
-    speed: Math.round(speed * 10000) / 10000,
-    confidence: confidenceOf(inliers.length),
+    speed: Math.round((1 / b) * 10000) / 10000,
+    confidence: confidenceOf(fit.inliers.length),
   };
 }
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+export { median };

@@ -1,0 +1,194 @@
+import { QUANT, type Peak } from '../fingerprint/index.js';
+import { BIN_HZ, MIN_BIN, NUM_BINS } from '../fingerprint/stft.js';
+import { freqUnitsToHz } from '../fingerprint/peaks.js';
+
+const TU = QUANT.timeUnitsPerFrame;
+/** Levels are stored in half-decibel steps. */
+const STEPS_PER_DB = 2;
+
+/**
+ * The last few seconds of the query's spectrum, kept so that an airing's edges can be checked
+ * against the reference directly: in a fade or under a presenter the reference's peaks are still in
+ * the spectrum long after they stop winning the query's own peak picking.
+ */
+export class SpectrumHistory {
+  private readonly levels: Uint8Array;
+  private readonly medians: Uint8Array;
+  private readonly frameNo: Float64Array;
+
+  constructor(readonly capacityFrames: number) {
+    this.levels = new Uint8Array(capacityFrames * NUM_BINS);
+    this.medians = new Uint8Array(capacityFrames);
+    this.frameNo = new Float64Array(capacityFrames).fill(-1);
+  }
+
+  private readonly scratch = new Uint8Array(NUM_BINS);
+  private readonly hist = new Uint32Array(256);
+
+  /** Stores the power spectrum of absolute frame `frame`. */
+  add(frame: number, power: Float32Array): void {
+    const slot = frame % this.capacityFrames;
+    const base = slot * NUM_BINS;
+    const lv = this.levels;
+    const hist = this.hist;
+    hist.fill(0);
+    for (let k = 0; k < NUM_BINS; k++) {
+      // 10*log10(p) dB, +120 so that 0 = -120 dB, clamped to 0..255 half-dB steps
+      const db = 10 * Math.log10(power[k] + 1e-13);
+      let q = Math.round((db + 120) * STEPS_PER_DB);
+      q = q < 0 ? 0 : q > 255 ? 255 : q;
+      lv[base + k] = q;
+      hist[q]++;
+    }
+    let acc = 0;
+    let med = 0;
+    for (; med < 256; med++) {
+      acc += hist[med];
+      if (acc * 2 >= NUM_BINS) break;
+    }
+    this.medians[slot] = med;
+    this.frameNo[slot] = frame;
+    void this.scratch;
+  }
+
+  /**
+   * How far (half-dB steps) the strongest of bins k-1..k+1 stands above its spectral surroundings
+   * (the mean of bins 4 to 10 away on both sides), or undefined if the frame is no longer kept.
+   */
+  contrast(frame: number, bin: number): number | undefined {
+    if (frame < 0) return undefined;
+    const slot = frame % this.capacityFrames;
+    if (this.frameNo[slot] !== frame) return undefined;
+    const base = slot * NUM_BINS;
+    const lv = this.levels;
+    let m = 0;
+    for (let k = Math.max(0, bin - 1); k <= Math.min(NUM_BINS - 1, bin + 1); k++)
+      if (lv[base + k] > m) m = lv[base + k];
+    let sum = 0;
+    let n = 0;
+    for (let d = 4; d <= 10; d++) {
+      if (bin - d >= 0) {
+        sum += lv[base + bin - d];
+        n++;
+      }
+      if (bin + d < NUM_BINS) {
+        sum += lv[base + bin + d];
+        n++;
+      }
+    }
+    return n ? m - sum / n : 0;
+  }
+
+  has(frame: number): boolean {
+    return frame >= 0 && this.frameNo[frame % this.capacityFrames] === frame;
+  }
+}
+
+/** The alignment of a reference recording in the query: query frame = a + b * reference frame. */
+export interface Alignment {
+  a: number;
+  b: number;
+  /** Query frequency minus reference frequency, in freq units (0 for tempo-only, log2(speed) for speed). */
+  pitchUnits: number;
+  /** Reference length in frames. */
+  refFrames: number;
+}
+
+/** Reference peaks must stand this far above the frame median to count as present. */
+const PRESENT_STEPS = 8 * STEPS_PER_DB;
+/** Step of the edge search and how far it may move an edge. */
+const STEP_FRAMES = 31;
+/** Frames the chance baseline is shifted by (off the true alignment, both ways). */
+const BASELINE_SHIFT = 53;
+const BASELINE_BINS = 6;
+/** Standard deviations above chance that the aligned presence must reach. */
+const Z_PRESENT = 1.8;
+
+interface Presence {
+  present: number;
+  total: number;
+}
+
+/** Reference peaks with predicted query frames in [fromQ, toQ) and how many are visible in the query. */
+function presence(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  fromQ: number,
+  toQ: number,
+  shift: number,
+  binShift = 0,
+): Presence | undefined {
+  // reference frames whose prediction falls in the range
+  const r0 = (fromQ - shift - al.a) / al.b;
+  const r1 = (toQ - shift - al.a) / al.b;
+  let lo = 0;
+  let hi = peaks.length;
+  const t0 = Math.min(r0, r1) * TU;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (peaks[mid].t < t0) lo = mid + 1;
+    else hi = mid;
+  }
+  let present = 0;
+  let total = 0;
+  const t1 = Math.max(r0, r1) * TU;
+  for (let i = lo; i < peaks.length && peaks[i].t < t1; i++) {
+    const p = peaks[i];
+    const q = Math.round(al.a + (al.b * p.t) / TU + shift);
+    const bin = Math.round(freqUnitsToHz(p.f + al.pitchUnits) / BIN_HZ) - MIN_BIN + binShift;
+    if (bin < 0 || bin >= NUM_BINS) continue;
+    const c = h.contrast(q, bin);
+    if (c === undefined) return undefined;
+    total++;
+    if (c >= PRESENT_STEPS) present++;
+  }
+  return { present, total };
+}
+
+/**
+ * Moves an airing's edge outward while the reference is still visibly in the query: step by step
+ * (half a second), the share of the reference's peaks present at the aligned positions must clearly
+ * beat the share present at misaligned positions (chance). Returns the new edge (query frame).
+ */
+export function extendEdge(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  edgeFrame: number,
+  direction: 1 | -1,
+  maxFrames: number,
+): number {
+  let edge = edgeFrame;
+  let pending = edgeFrame;
+  for (let moved = 0; moved < maxFrames; moved += STEP_FRAMES) {
+    const from = direction > 0 ? pending : pending - STEP_FRAMES;
+    const to = from + STEP_FRAMES;
+    // stay inside the reference recording
+    const refFrom = (from - al.a) / al.b;
+    const refTo = (to - al.a) / al.b;
+    if (refTo < 0 || refFrom > al.refFrames) break;
+    const on = presence(h, peaks, al, from, to, 0);
+    // chance: the same check off the alignment, in time and in frequency
+    const offs = [
+      presence(h, peaks, al, from, to, BASELINE_SHIFT),
+      presence(h, peaks, al, from, to, -BASELINE_SHIFT),
+      presence(h, peaks, al, from, to, 0, BASELINE_BINS),
+      presence(h, peaks, al, from, to, 0, -BASELINE_BINS),
+    ];
+    if (!on || offs.some((o) => !o)) break;
+    pending = direction > 0 ? to : from;
+    if (on.total < 3) continue; // the reference is quiet here: neither evidence for nor against
+    let offPresent = 0;
+    let offTotal = 0;
+    for (const o of offs) {
+      offPresent += o!.present;
+      offTotal += o!.total;
+    }
+    const chance = Math.min(0.9, Math.max(0.05, (offPresent + 1) / (offTotal + 2)));
+    const sd = Math.sqrt(on.total * chance * (1 - chance));
+    if (on.present / on.total >= 0.3 && on.present - on.total * chance >= Z_PRESENT * sd) edge = pending;
+    else break;
+  }
+  return edge;
+}

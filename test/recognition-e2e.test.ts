@@ -1,0 +1,178 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { renderBroadcast, type Timeline, type TruthAiring } from '../scripts/sim/index.js';
+import type { MusicSegment } from '../scripts/sim/types.js';
+import { synthesizeSong, SYNTH_VERSION } from '../scripts/synth/music.js';
+import { writeWav } from '../scripts/synth/wav.js';
+import { ReferenceIndex, enrollFile } from '../src/index/index.js';
+import { matchFile, type Detection } from '../src/match/index.js';
+
+/**
+ * End to end through the real decoder (ffmpeg), on audio the project generates: songs from the seeded
+ * synthesiser, broadcasts rendered by the simulator with codecs, processing, speed and tempo changes,
+ * speech over music (espeak-ng), crossfades and unregistered music.
+ */
+const CACHE = join(process.cwd(), '.cache', 'e2e');
+const work = mkdtempSync(join(tmpdir(), 'tyndau-e2e-'));
+const SONG_SEC = 40;
+const REGISTERED = [11, 12, 13, 14, 15];
+const UNREGISTERED = [91, 92];
+
+function songPath(seed: number): string {
+  const p = join(CACHE, `song-v${SYNTH_VERSION}-${seed}-${SONG_SEC}.wav`);
+  if (!existsSync(p)) {
+    const s = synthesizeSong(seed, SONG_SEC, 22050);
+    writeWav(p, [s.left, s.right], 22050);
+  }
+  return p;
+}
+
+const id = (seed: number) => `song-${seed}`;
+let index: ReferenceIndex;
+
+function music(
+  seed: number,
+  atSec: number,
+  refStartSec: number,
+  refEndSec: number,
+  extra: Partial<MusicSegment> = {},
+): MusicSegment {
+  return {
+    kind: 'music' as const,
+    source: songPath(seed),
+    recording: id(seed),
+    registered: REGISTERED.includes(seed),
+    atSec,
+    refStartSec,
+    refEndSec,
+    ...extra,
+  };
+}
+
+async function run(name: string, timeline: Timeline): Promise<{ truth: TruthAiring[]; found: Detection[] }> {
+  const out = join(
+    work,
+    `${name}.${timeline.chain?.codec === 'aac' ? 'm4a' : (timeline.chain?.codec ?? 'wav')}`,
+  );
+  const rendered = await renderBroadcast(timeline, out, { speechCacheDir: join(CACHE, 'speech') });
+  const found = await matchFile(index, rendered.path);
+  return { truth: rendered.truth, found };
+}
+
+/** Every registered airing found once, with boundaries within `tolSec`; nothing else reported. */
+function expectExact(truth: TruthAiring[], found: Detection[], tolSec = 1) {
+  const registered = truth.filter((t) => t.registered);
+  for (const t of registered) {
+    const hits = found.filter((d) => d.recording === t.recording && d.end > t.start && d.start < t.end);
+    expect(hits, `${t.recording} at ${t.start}-${t.end}`).toHaveLength(1);
+    expect(
+      Math.abs(hits[0].start - t.start),
+      `start of ${t.recording}: ${hits[0].start} vs ${t.start}`,
+    ).toBeLessThanOrEqual(tolSec);
+    expect(
+      Math.abs(hits[0].end - t.end),
+      `end of ${t.recording}: ${hits[0].end} vs ${t.end}`,
+    ).toBeLessThanOrEqual(tolSec);
+    expect(hits[0].speed).toBeCloseTo(t.speed * t.tempo, 2);
+  }
+  const unexplained = found.filter(
+    (d) => !registered.some((t) => t.recording === d.recording && d.end > t.start && d.start < t.end),
+  );
+  expect(unexplained, 'false detections').toEqual([]);
+}
+
+beforeAll(async () => {
+  mkdirSync(CACHE, { recursive: true });
+  index = ReferenceIndex.open(join(work, 'index'));
+  for (const seed of REGISTERED) {
+    const r = await enrollFile(index, songPath(seed), { id: id(seed) });
+    expect(r.status).toBe('enrolled');
+  }
+  for (const seed of UNREGISTERED) songPath(seed);
+});
+
+describe('recognition end to end', () => {
+  it('radio chain: MP3 64 kbps, compression, EQ, crossfades, DJ speech over an intro, a jingle, unregistered music', async () => {
+    const { truth, found } = await run('radio', {
+      condition: 'radio',
+      segments: [
+        music(11, 0, 0, 30, { fadeOutSec: 3 }),
+        music(12, 27, 5, 33, { fadeInSec: 3, fadeOutSec: 3 }),
+        {
+          kind: 'speech',
+          text: 'Good evening, you are listening to Tyndau radio, and here is the next song.',
+          voice: 'en',
+          atSec: 30.5,
+          snrDb: 0,
+        },
+        { kind: 'jingle', atSec: 54.5, durationSec: 4, seed: 3 },
+        music(91, 59, 0, 25, { fadeOutSec: 2 }),
+        music(13, 84, 10, 34),
+      ],
+      chain: {
+        codec: 'mp3',
+        bitrateKbps: 64,
+        compress: true,
+        limit: true,
+        eq: { bassDb: 4, midDb: -3, trebleDb: 2 },
+      },
+    });
+    expectExact(truth, found);
+  });
+
+  it('speed changes of +-4 % (pitch and tempo) and tempo-only stretches of +-4 %', async () => {
+    const { truth, found } = await run('speed', {
+      condition: 'speed',
+      segments: [
+        music(11, 0, 2, 32, { speed: 1.04 }),
+        music(12, 30, 2, 32, { speed: 0.96 }),
+        music(14, 62, 2, 32, { tempo: 1.04 }),
+        music(15, 92, 2, 32, { tempo: 0.96 }),
+      ],
+      chain: { codec: 'aac', bitrateKbps: 64 },
+    });
+    expectExact(truth, found);
+  });
+
+  it('music under dialogue, noise at 5 dB SNR, partial plays of 6 s and the same song twice', async () => {
+    const { truth, found } = await run('tv', {
+      condition: 'tv',
+      segments: [
+        music(14, 0, 5, 30),
+        {
+          kind: 'speech',
+          text: 'Мы начинаем вечерний выпуск новостей. Сегодня в студии наши гости.',
+          voice: 'ru',
+          atSec: 3,
+          snrDb: 5,
+        },
+        { kind: 'speech', text: 'Қайырлы кеш, құрметті көрермендер.', voice: 'kk', atSec: 14, snrDb: 5 },
+        music(92, 26, 0, 15),
+        music(15, 42, 20, 26),
+        music(14, 50, 5, 20),
+      ],
+      chain: { codec: 'wav', noise: { snrDb: 5, color: 'pink', seed: 2 } },
+    });
+    expectExact(truth, found);
+  });
+
+  it('reports nothing for unregistered music and speech alone', async () => {
+    const { found } = await run('nothing', {
+      condition: 'unregistered',
+      segments: [
+        music(91, 0, 0, 40),
+        {
+          kind: 'speech',
+          text: 'This programme contains no registered music at all, only talk and unregistered songs.',
+          voice: 'en',
+          atSec: 41,
+        },
+        music(92, 48, 0, 40),
+      ],
+      chain: { codec: 'mp3', bitrateKbps: 128 },
+    });
+    expect(found).toEqual([]);
+  });
+});
