@@ -9,8 +9,10 @@ export interface IndexStats {
   postings: number;
   /** Bytes of the SQLite file (and its WAL) on disk. */
   diskBytes: number;
-  /** Bytes of the in-memory lookup structure. */
+  /** Bytes of the in-memory lookup structure, the fixed hash table included. */
   memoryBytes: number;
+  /** Of memoryBytes, the fixed part that does not grow with the catalogue (the direct hash table). */
+  fixedMemoryBytes: number;
   syntheticHours: number;
 }
 
@@ -129,6 +131,7 @@ export class ReferenceIndex {
       postings: this.lookup.postings,
       diskBytes: this.store.diskBytes(),
       memoryBytes: this.lookup.memoryBytes(),
+      fixedMemoryBytes: this.lookup.main.offsets.byteLength,
       syntheticHours: synthSec / 3600,
     };
   }

@@ -185,7 +185,10 @@ export class FingerprintStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // fold the WAL into the main file so that the index on disk is one compact file
+    if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 }
 
