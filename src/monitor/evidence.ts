@@ -1,5 +1,6 @@
 import {
   closeSync,
+  ftruncateSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -30,6 +31,9 @@ interface ClipWriter {
   lastWrittenMs: number;
   firstWrittenMs: number | null;
   fd: number | null;
+  /** Bytes written so far, and the UTC and file offset of each written frame (to cut the tail on finalize). */
+  bytes: number;
+  frames: Array<{ utcMs: number; offset: number }>;
   partPath: string;
   /** Set when the detection is final: the clip is renamed here once its end margin is in. */
   finalPath: string | null;
@@ -113,6 +117,7 @@ export class EvidenceRecorder {
     w.key = det.id;
     w.limitMs = det.endMs + this.marginMs;
     w.finalPath = clipPath(this.dir, det);
+    this.cutAfter(w, w.limitMs);
     this.pump(w);
     if (w.firstWrittenMs === null) {
       this.abandon(w);
@@ -146,6 +151,7 @@ export class EvidenceRecorder {
       const partPath = `${clipPath(this.dir, p)}.part`;
       if (!existsSync(partPath)) continue;
       const w = this.open(p.id, p.recordingId, p.startMs, partPath);
+      w.bytes = statSync(partPath).size;
       w.limitMs = p.endMs + this.marginMs;
       w.firstWrittenMs = p.startMs - this.marginMs;
       w.lastWrittenMs = Number.NEGATIVE_INFINITY;
@@ -166,6 +172,8 @@ export class EvidenceRecorder {
       lastWrittenMs: Number.NEGATIVE_INFINITY,
       firstWrittenMs: null,
       fd: null,
+      bytes: 0,
+      frames: [],
       partPath: partPath ?? `${clipPath(this.dir, { id: key, channelId: this.channelId, startMs })}.part`,
       finalPath: null,
     };
@@ -198,12 +206,30 @@ export class EvidenceRecorder {
         w.fd = openSync(w.partPath, 'a');
       }
       writeSync(w.fd, Buffer.concat(frames.map((f) => f.data)));
+      for (const f of frames) {
+        w.frames.push({ utcMs: f.utcMs, offset: w.bytes });
+        w.bytes += f.data.length;
+      }
     } catch (err) {
       this.onError(err as Error);
       return;
     }
     w.firstWrittenMs ??= frames[0].utcMs;
     w.lastWrittenMs = frames[frames.length - 1].utcMs;
+  }
+
+  /** While open, a clip follows the live audio; once the end is known, what came after end + margin goes. */
+  private cutAfter(w: ClipWriter, limitMs: number): void {
+    const i = w.frames.findIndex((f) => f.utcMs >= limitMs);
+    if (i < 0 || w.fd === null) return;
+    try {
+      ftruncateSync(w.fd, w.frames[i].offset);
+      w.bytes = w.frames[i].offset;
+      w.frames.length = i;
+      w.lastWrittenMs = i > 0 ? w.frames[i - 1].utcMs : Number.NEGATIVE_INFINITY;
+    } catch (err) {
+      this.onError(err as Error);
+    }
   }
 
   /** Final clips whose end margin has arrived are renamed into place. */

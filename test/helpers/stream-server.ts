@@ -117,7 +117,10 @@ export function prepareBroadcast(cacheDir: string, plan: BroadcastPart[]): Prepa
 export interface StreamServer {
   /** Base URL, e.g. http://127.0.0.1:PORT */
   url: string;
-  /** Wall ms at which the broadcast's position 0 aired (and the server's clock equals the wall clock). */
+  /**
+   * Wall ms at which the broadcast's position 0 airs (and the server's clock equals the wall clock);
+   * in the future, streams connected before it wait for the broadcast to begin.
+   */
   originMs: number;
   speed: number;
   /** The server's clock: UTC ms of what is airing now. */
@@ -177,7 +180,8 @@ export async function startStreamServer(
   const positionSec = (): number => (now() - originMs) / 1000;
 
   const streamMp3 = (req: IncomingMessage, res: ServerResponse, corrupt: boolean): void => {
-    let next = Math.floor(positionSec() / frameSec);
+    // before the broadcast starts (an origin in the future) the connection waits
+    let next = Math.max(0, Math.floor(positionSec() / frameSec));
     if (next >= frames.length) {
       res.writeHead(404).end();
       return;

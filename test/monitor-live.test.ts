@@ -1,0 +1,316 @@
+// End to end with the real recognition core: live MP3 and HLS broadcasts served k times faster than
+// real time, an outage mid-song, corrupt bytes, the monitor process killed and restarted, logger files.
+// Every registered recording must be found once, at the UTC it aired.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeAudio } from '../src/audio/index.js';
+import { ReferenceIndex, enrollFile } from '../src/index/index.js';
+import { StreamMatcher, matchFile } from '../src/match/index.js';
+import {
+  ChannelRunner,
+  Monitor,
+  listClips,
+  MonitorRepository,
+  monitorConfig,
+  validateChannel,
+  zonedTimeToUtcMs,
+  type AiredDetection,
+} from '../src/monitor/index.js';
+import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
+import {
+  prepareBroadcast,
+  startStreamServer,
+  type PreparedBroadcast,
+  type StreamServer,
+} from './helpers/stream-server.js';
+
+// A 5-35, B 40-100, C 105-135, silence 135-147, unregistered music around them
+const PLAN = [
+  { kind: 'song', seed: 901, durationSec: 5, id: null },
+  { kind: 'song', seed: 11, durationSec: 30, id: 'song-a' },
+  { kind: 'song', seed: 902, durationSec: 5, id: null },
+  { kind: 'song', seed: 12, durationSec: 60, id: 'song-b' },
+  { kind: 'song', seed: 903, durationSec: 5, id: null },
+  { kind: 'song', seed: 13, durationSec: 30, id: 'song-c' },
+  { kind: 'silence', durationSec: 12 },
+  { kind: 'song', seed: 904, durationSec: 10, id: null },
+] as const;
+
+let broadcast: PreparedBroadcast;
+let dir: string;
+let indexDir: string;
+let index: ReferenceIndex;
+let store: Store;
+let repo: MonitorRepository;
+const servers: StreamServer[] = [];
+
+beforeAll(async () => {
+  broadcast = prepareBroadcast(
+    join(tmpdir(), 'tyndau-test-cache'),
+    PLAN.map((p) => ({ ...p })),
+  );
+  dir = mkdtempSync(join(tmpdir(), 'tyndau-monitor-live-'));
+  indexDir = join(dir, 'fingerprints');
+  index = ReferenceIndex.open(indexDir);
+  for (const [id, path] of broadcast.songs) await enrollFile(index, path, { id });
+  store = openStore({ url: `sqlite:${join(dir, 'tyndau.db')}` });
+  await migrateToLatest(store);
+  repo = new MonitorRepository(store.db);
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await store?.close();
+  index?.close();
+});
+
+/** Truth: where each registered song sits in the broadcast, seconds. */
+function truth(): Array<{ id: string; startSec: number; endSec: number }> {
+  return broadcast.parts
+    .filter((p) => p.kind === 'song' && p.id)
+    .map((p) => ({ id: (p as { id: string }).id, startSec: p.startSec, endSec: p.endSec }));
+}
+
+/** Every registered song found exactly once, within `tolSec` of when it aired (origin = position 0). */
+function expectAllFound(dets: AiredDetection[], originMs: number, tolSec: number, label: string): void {
+  const got = [...dets].sort((a, b) => a.startMs - b.startMs);
+  expect(
+    got.map((d) => d.recordingId),
+    label,
+  ).toEqual(truth().map((t) => t.id));
+  for (const [i, t] of truth().entries()) {
+    const d = got[i];
+    const startSec = (d.startMs - originMs) / 1000;
+    const endSec = (d.endMs - originMs) / 1000;
+    expect(Math.abs(startSec - t.startSec), `${label} ${t.id} start ${startSec}`).toBeLessThan(tolSec);
+    expect(Math.abs(endSec - t.endSec), `${label} ${t.id} end ${endSec}`).toBeLessThan(tolSec);
+    expect(d.refStartSec).toBeLessThan(tolSec);
+    expect(d.refEndSec).toBeGreaterThan(t.endSec - t.startSec - tolSec);
+  }
+}
+
+async function untilPosition(server: StreamServer, sec: number): Promise<void> {
+  const waitMs = ((sec - server.positionSec()) * 1000) / server.speed;
+  if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+}
+
+describe('live monitoring with recognition', () => {
+  it('monitors three channels at once: MP3 with an outage mid-song, HLS, and a corrupted stream', async () => {
+    const speed = 8;
+    // the broadcast begins a second from now, once the monitor listens
+    const originMs = Date.now() + 1000;
+    for (let i = 0; i < 3; i++) servers.push(await startStreamServer(broadcast, { speed, originMs }));
+    const [sLive, sHls, sCorrupt] = servers.slice(-3);
+    const channels = [
+      validateChannel({ id: 'fm-live', sources: [`${sLive.url}/live.mp3`] }, originMs),
+      validateChannel({ id: 'tv-hls', kind: 'tv', sources: [`${sHls.url}/hls/live.m3u8`] }, originMs),
+      validateChannel({ id: 'fm-corrupt', sources: [`${sCorrupt.url}/corrupt.mp3`] }, originMs),
+    ];
+    for (const c of channels) await repo.saveChannel(c);
+    const evidenceDir = join(dir, 'evidence');
+    const monitor = new Monitor({
+      store,
+      channels,
+      config: monitorConfig({ connectTimeoutMs: 3000, stallTimeoutMs: 2000, backoffBaseMs: 300 }),
+      createMatcher: () => new StreamMatcher(index),
+      evidenceDir,
+      now: sLive.now,
+      http: { host: '127.0.0.1', port: 0 },
+      seed: 1,
+    });
+    await monitor.start();
+    let metricsText = '';
+    try {
+      // mid song B: what is airing, health, metrics
+      await untilPosition(sLive, 58);
+      const live = (await (await fetch(`${monitor.httpAddress}/channels`)).json()) as {
+        channels: Array<{ channelId: string; state: string; currentRecordings: string[] }>;
+      };
+      const fm = live.channels.find((c) => c.channelId === 'fm-live')!;
+      expect(fm.state).toBe('listening');
+      expect(fm.currentRecordings).toEqual(['song-b']);
+      const health = await fetch(`${monitor.httpAddress}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ ok: true, channels: 3, hearing: 3 });
+
+      // the station's stream drops for 8 s in the middle of song B
+      await untilPosition(sLive, 60);
+      sLive.down();
+      await untilPosition(sLive, 68);
+      sLive.up();
+
+      await untilPosition(sLive, 152);
+      metricsText = await (await fetch(`${monitor.httpAddress}/metrics`)).text();
+    } finally {
+      await monitor.stop();
+    }
+
+    const all = (id: string) => repo.detections(id, 0, Number.MAX_SAFE_INTEGER);
+    expectAllFound(await all('fm-live'), originMs, 1.5, 'fm-live');
+    expectAllFound(await all('fm-corrupt'), originMs, 1.5, 'fm-corrupt');
+    // HLS is heard when a segment is published, a little after it aired
+    expectAllFound(await all('tv-hls'), originMs, 2.5, 'tv-hls');
+    for (const c of channels) expect(await repo.pending(c.id), c.id).toEqual([]);
+
+    // the outage is a gap from where the stream dropped until audio came back
+    const gaps = await repo.gaps('fm-live', 0, Number.MAX_SAFE_INTEGER);
+    const rel = (ms: number | null) => (ms === null ? null : (ms - originMs) / 1000);
+    const outage = gaps.find(
+      (g) => g.reason === 'source_down' && rel(g.startMs)! > 50 && rel(g.startMs)! < 80,
+    );
+    expect(outage, JSON.stringify(gaps)).toBeDefined();
+    expect(rel(outage!.startMs)).toBeGreaterThan(59);
+    expect(rel(outage!.startMs)).toBeLessThan(61);
+    expect(rel(outage!.endMs)).toBeGreaterThan(68);
+    const silence = gaps.find((g) => g.reason === 'silence');
+    expect(Math.abs(rel(silence!.startMs)! - 135)).toBeLessThan(1);
+    expect(Math.abs(rel(silence!.endMs)! - 147)).toBeLessThan(1);
+
+    // evidence: one clip per detection, and it is the song (the matcher finds it in the clip)
+    const rows = await store.db
+      .selectFrom('detections')
+      .select(['channel_id', 'recording_id', 'start_ms', 'end_ms', 'evidence_path', 'evidence_start_ms'])
+      .where('channel_id', '=', 'fm-corrupt')
+      .execute();
+    for (const r of rows) {
+      expect(r.evidence_path && existsSync(r.evidence_path), r.recording_id).toBe(true);
+      expect(Math.abs(r.evidence_start_ms! - (r.start_ms - 5000)), JSON.stringify(r)).toBeLessThan(500);
+      const info = await probeAudio(r.evidence_path!);
+      expect(Math.abs(info.durationSec! - (r.end_ms - r.start_ms + 10_000) / 1000)).toBeLessThan(1.5);
+      const found = await matchFile(index, r.evidence_path!);
+      expect(found.map((d) => d.recording)).toEqual([r.recording_id]);
+    }
+    expect(metricsText).toMatch(/tyndau_detections_total\{channel="fm-live"\} 3/);
+    expect(metricsText).toMatch(
+      /tyndau_monitoring_gaps_total\{channel="fm-live",reason="source_down"\} [1-9]/,
+    );
+    expect(metricsText).toMatch(/tyndau_channel_state\{channel="tv-hls",state="listening"\} 1/);
+  });
+
+  it('survives the monitor process being killed mid-song: the gap is recorded, nothing duplicated or lost', async () => {
+    const speed = 6;
+    // the broadcast begins once the monitor process has started and connected
+    const originMs = Date.now() + 2500;
+    const server = await startStreamServer(broadcast, { speed, originMs });
+    servers.push(server);
+    await repo.saveChannel(validateChannel({ id: 'fm-proc', sources: [`${server.url}/live.mp3`] }, originMs));
+    const dbUrl = `sqlite:${join(dir, 'tyndau.db')}`;
+    const start = (): ChildProcess =>
+      spawn(
+        process.execPath,
+        [
+          ...['--import', 'tsx', 'src/cli/bin.ts', 'monitor', '--channel', 'fm-proc', '--db', dbUrl],
+          ...[
+            '--index',
+            indexDir,
+            '--evidence',
+            join(dir, 'evidence-proc'),
+            '--no-http',
+            '--log-level',
+            'warn',
+          ],
+          ...['--time-scale', String(speed), '--time-origin', String(originMs)],
+          ...[
+            '--config',
+            JSON.stringify({ heartbeatEveryMs: 200, connectTimeoutMs: 3000, backoffBaseMs: 300 }),
+          ],
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+    const exited = (p: ChildProcess) =>
+      new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    const first = start();
+    first.stderr!.on('data', (b) => (stderr += b));
+    await untilPosition(server, 55); // song B airs 40-100
+    const killedAt = server.positionSec();
+    first.kill('SIGKILL');
+    await exited(first);
+    const second = start();
+    second.stderr!.on('data', (b) => (stderr += b));
+    const secondExit = exited(second);
+    await untilPosition(server, 150);
+    second.kill('SIGTERM');
+    expect(await secondExit, stderr).toBe(0);
+
+    const dets = await repo.detections('fm-proc', 0, Number.MAX_SAFE_INTEGER);
+    expectAllFound(dets, originMs, 1.5, 'fm-proc');
+    expect(await repo.pending('fm-proc')).toEqual([]);
+    const gaps = await repo.gaps('fm-proc', 0, Number.MAX_SAFE_INTEGER);
+    const rel = (ms: number | null) => (ms === null ? null : (ms - originMs) / 1000);
+    const down = gaps.find((g) => g.reason === 'monitor_down');
+    expect(down, JSON.stringify(gaps)).toBeDefined();
+    expect(rel(down!.startMs)).toBeLessThanOrEqual(killedAt + 0.5);
+    expect(rel(down!.startMs)).toBeGreaterThan(killedAt - 3);
+    expect(rel(down!.endMs)).toBeGreaterThan(killedAt);
+    // the graceful stop leaves a gap that the next run will close
+    const stopped = gaps.at(-1)!;
+    expect(stopped).toMatchObject({ reason: 'monitor_stopped', endMs: null });
+    expect(Math.abs(rel(stopped.startMs)! - 150)).toBeLessThan(2);
+    expect(await repo.state('fm-proc')).toMatchObject({ state: 'stopped' });
+    // song B's clip was begun by the first process and finished by the second
+    const b = await store.db
+      .selectFrom('detections')
+      .select(['evidence_path'])
+      .where('channel_id', '=', 'fm-proc')
+      .where('recording_id', '=', 'song-b')
+      .executeTakeFirstOrThrow();
+    expect(existsSync(b.evidence_path!)).toBe(true);
+    expect((await matchFile(index, b.evidence_path!)).map((d) => d.recording)).toContain('song-b');
+    expect(listClips(join(dir, 'evidence-proc'))).toHaveLength(3);
+    expect(execFileSync('find', [join(dir, 'evidence-proc'), '-name', '*.part']).toString()).toBe('');
+  });
+
+  it('plays logger files in time order, one airing across the file boundary, at the time their names say', async () => {
+    const logger = join(dir, 'logger');
+    mkdirSync(logger);
+    const cut = (from: number, len: number, name: string) => {
+      const out = join(logger, name);
+      execFileSync('ffmpeg', [
+        '-v',
+        'error',
+        '-ss',
+        String(from),
+        '-t',
+        String(len),
+        '-i',
+        broadcast.mp3Path,
+        '-c',
+        'copy',
+        out,
+      ]);
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(out, old, old);
+    };
+    // 12:00:00 and 12:01:10 local time in Almaty; song B (40-100) spans the two files
+    cut(0, 70, 'fm-logger_2025-03-14_12-00-00.mp3');
+    cut(70, 200, 'fm-logger_2025-03-14_12-01-10.mp3');
+    const channel = validateChannel({ id: 'fm-logger', sources: [`dir:${logger}`] }, Date.now());
+    await repo.saveChannel(channel);
+    const runner = new ChannelRunner({
+      channel,
+      config: monitorConfig(),
+      repo,
+      matcher: new StreamMatcher(index),
+      evidenceDir: null,
+    });
+    const done = runner.start();
+    const t0 = Date.now();
+    while (!(runner.health().detail ?? '').includes('waiting for new logger files')) {
+      if (Date.now() - t0 > 30_000) throw new Error('the logger files were not played');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await runner.stop();
+    await done;
+    const originMs = zonedTimeToUtcMs('Asia/Almaty', 2025, 3, 14, 12, 0, 0);
+    const dets = await repo.detections('fm-logger', 0, Number.MAX_SAFE_INTEGER);
+    expectAllFound(dets, originMs, 1.5, 'fm-logger');
+    expect(await repo.state('fm-logger')).toMatchObject({ cursor: 'fm-logger_2025-03-14_12-01-10.mp3' });
+    const gaps = await repo.gaps('fm-logger', 0, Number.MAX_SAFE_INTEGER);
+    expect(gaps.filter((g) => g.reason === 'discontinuity')).toEqual([]);
+  });
+});
