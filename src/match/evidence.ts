@@ -96,8 +96,11 @@ export interface Alignment {
 
 /** Reference peaks must stand this far above the frame median to count as present. */
 const PRESENT_STEPS = 8 * STEPS_PER_DB;
-/** Step of the edge search and how far it may move an edge. */
-const STEP_FRAMES = 31;
+/** Step and window of the edge search (frames). */
+const STEP_FRAMES = 16;
+const WINDOW_FRAMES = 78;
+/** Failing steps in a row the search goes on through. */
+const MAX_FAILS = 4;
 /** Frames the chance baseline is shifted by (off the true alignment, both ways). */
 const BASELINE_SHIFT = 53;
 const BASELINE_BINS = 6;
@@ -147,9 +150,12 @@ function presence(
 }
 
 /**
- * Moves an airing's edge outward while the reference is still visibly in the query: step by step
- * (half a second), the share of the reference's peaks present at the aligned positions must clearly
- * beat the share present at misaligned positions (chance). Returns the new edge (query frame).
+ * Moves an airing's edge outward while the reference is still visibly in the query. A window of
+ * WINDOW_FRAMES slides outward in STEP_FRAMES steps; where the share of the reference's peaks present
+ * at the aligned positions beats chance (the same check off the alignment, in time and in frequency)
+ * by Z_PRESENT standard deviations, the edge moves to the window's centre, which is where a window
+ * half on the music stops passing: an unbiased edge. A few failing steps in a row (a loud word) are
+ * tolerated. Returns the new edge (query frame).
  */
 export function extendEdge(
   h: SpectrumHistory,
@@ -160,35 +166,38 @@ export function extendEdge(
   maxFrames: number,
 ): number {
   let edge = edgeFrame;
-  let pending = edgeFrame;
-  for (let moved = 0; moved < maxFrames; moved += STEP_FRAMES) {
-    const from = direction > 0 ? pending : pending - STEP_FRAMES;
-    const to = from + STEP_FRAMES;
+  let fails = 0;
+  for (let moved = STEP_FRAMES; moved <= maxFrames; moved += STEP_FRAMES) {
+    const centre = edgeFrame + direction * moved;
+    const from = centre - WINDOW_FRAMES / 2;
+    const to = centre + WINDOW_FRAMES / 2;
     // stay inside the reference recording
-    const refFrom = (from - al.a) / al.b;
-    const refTo = (to - al.a) / al.b;
-    if (refTo < 0 || refFrom > al.refFrames) break;
+    if ((centre - al.a) / al.b < 0 || (centre - al.a) / al.b > al.refFrames) break;
     const on = presence(h, peaks, al, from, to, 0);
     // chance: the same check off the alignment, in time and in frequency
-    const offs = [
-      presence(h, peaks, al, from, to, BASELINE_SHIFT),
-      presence(h, peaks, al, from, to, -BASELINE_SHIFT),
-      presence(h, peaks, al, from, to, 0, BASELINE_BINS),
-      presence(h, peaks, al, from, to, 0, -BASELINE_BINS),
-    ];
-    if (!on || offs.some((o) => !o)) break;
-    pending = direction > 0 ? to : from;
-    if (on.total < 3) continue; // the reference is quiet here: neither evidence for nor against
-    let offPresent = 0;
-    let offTotal = 0;
-    for (const o of offs) {
-      offPresent += o!.present;
-      offTotal += o!.total;
-    }
-    const chance = Math.min(0.9, Math.max(0.05, (offPresent + 1) / (offTotal + 2)));
+    const inTime = [BASELINE_SHIFT, -BASELINE_SHIFT, 2 * BASELINE_SHIFT, -2 * BASELINE_SHIFT].map((sh) =>
+      presence(h, peaks, al, from, to, sh),
+    );
+    const inFreq = [BASELINE_BINS, -BASELINE_BINS].map((b) => presence(h, peaks, al, from, to, 0, b));
+    if (!on || inTime.some((o) => !o) || inFreq.some((o) => !o)) break;
+    if (on.total < 4) continue; // the reference is quiet here: neither evidence for nor against
+    // Chance is the larger of the two baselines: off in time overrates it for steady sounds, off in
+    // frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's).
+    const pooled = (xs: Array<Presence | undefined>) => {
+      let p = 0;
+      let n = 0;
+      for (const o of xs) {
+        p += o!.present;
+        n += o!.total;
+      }
+      return (p + 1) / (n + 2);
+    };
+    const chance = Math.min(0.9, Math.max(0.05, pooled(inTime), pooled(inFreq)));
     const sd = Math.sqrt(on.total * chance * (1 - chance));
-    if (on.present / on.total >= 0.3 && on.present - on.total * chance >= Z_PRESENT * sd) edge = pending;
-    else break;
+    if (on.present / on.total >= 0.3 && on.present - on.total * chance >= Z_PRESENT * sd) {
+      edge = centre;
+      fails = 0;
+    } else if (++fails > MAX_FAILS) break;
   }
   return edge;
 }
