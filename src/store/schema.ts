@@ -8,6 +8,32 @@ export interface DB {
   monitoring_gaps: MonitoringGapTable;
   open_detections: OpenDetectionTable;
   channel_state: ChannelStateTable;
+  // catalogue (src/catalog, migration 0100)
+  cmos: CmoTable;
+  rights_holders: RightsHolderTable;
+  works: WorkTable;
+  work_creators: WorkCreatorTable;
+  recordings: RecordingTable;
+  recording_contributors: RecordingContributorTable;
+  recording_works: RecordingWorkTable;
+  shares: ShareTable;
+  share_conflicts: ShareConflictTable;
+  mandates: MandateTable;
+  licensees: LicenseeTable;
+  tariffs: TariffTable;
+  tariff_versions: TariffVersionTable;
+  licences: LicenceTable;
+  mci_values: MciValueTable;
+  revenue_declarations: RevenueDeclarationTable;
+  // royalty ledger (src/royalty, migration 0101)
+  ledger_entries: LedgerEntryTable;
+  ledger_head: LedgerHeadTable;
+  accrual_lines: AccrualLineTable;
+  holder_lines: HolderLineTable;
+  accrual_locks: AccrualLockTable;
+  usage_reports: UsageReportTable;
+  usage_confirmations: UsageConfirmationTable;
+  usage_disputes: UsageDisputeTable;
 }
 
 export interface ChannelTable {
@@ -83,4 +109,240 @@ export interface ChannelStateTable {
   detail: string | null;
   /** Folder sources: the last logger file fully processed. */
   cursor: string | null;
+}
+
+// ---- catalogue (src/catalog). Shares are basis points of a percent (10000 = 100 %). -------------------
+
+export interface CmoTable {
+  id: string;
+  name: string;
+  bin: string | null;
+  /** JSON array of right types: performing | performer | producer. */
+  right_types_json: string;
+  created_at_ms: number;
+}
+
+export interface RightsHolderTable {
+  id: string;
+  /** person | entity */
+  kind: string;
+  name: string;
+  iin: string | null;
+  bin: string | null;
+  ipi_name_number: string | null;
+  roles_json: string;
+  created_at_ms: number;
+}
+
+export interface WorkTable {
+  id: string;
+  iswc: string | null;
+  title: string;
+  title_kk: string | null;
+  title_ru: string | null;
+  title_lat: string | null;
+  created_at_ms: number;
+}
+
+export interface WorkCreatorTable {
+  work_id: string;
+  holder_id: string;
+  role: string;
+}
+
+export interface RecordingTable {
+  id: string;
+  isrc: string | null;
+  title: string;
+  duration_ms: number | null;
+  fingerprint_ref: string | null;
+  created_at_ms: number;
+}
+
+export interface RecordingContributorTable {
+  recording_id: string;
+  holder_id: string;
+  /** performer | producer */
+  role: string;
+}
+
+export interface RecordingWorkTable {
+  recording_id: string;
+  work_id: string;
+  portion_bp: number;
+}
+
+/** One immutable share version; a correction retires it (retired_at_ms) and adds the next version. */
+export interface ShareTable {
+  id: string;
+  subject_kind: string;
+  subject_id: string;
+  right_type: string;
+  holder_id: string;
+  share_bp: number;
+  valid_from_ms: number;
+  valid_to_ms: number | null;
+  version: number;
+  supersedes_id: string | null;
+  retired_at_ms: number | null;
+  created_at_ms: number;
+}
+
+export interface ShareConflictTable {
+  id: string;
+  subject_kind: string;
+  subject_id: string;
+  right_type: string;
+  from_ms: number;
+  to_ms: number | null;
+  total_bp: number;
+  detected_at_ms: number;
+  resolved_at_ms: number | null;
+}
+
+export interface MandateTable {
+  id: string;
+  holder_id: string;
+  cmo_id: string;
+  right_type: string;
+  valid_from_ms: number;
+  valid_to_ms: number | null;
+  created_at_ms: number;
+}
+
+export interface LicenseeTable {
+  id: string;
+  name: string;
+  bin: string | null;
+  category: string;
+  platform_from_ms: number;
+  created_at_ms: number;
+}
+
+export interface TariffTable {
+  id: string;
+  cmo_id: string;
+  name: string;
+  created_at_ms: number;
+}
+
+export interface TariffVersionTable {
+  id: string;
+  tariff_id: string;
+  version: number;
+  valid_from_ms: number;
+  rules_json: string;
+  rules_hash: string;
+  created_at_ms: number;
+}
+
+export interface LicenceTable {
+  id: string;
+  licensee_id: string;
+  cmo_id: string;
+  tariff_id: string;
+  valid_from_ms: number;
+  valid_to_ms: number | null;
+  created_at_ms: number;
+}
+
+export interface MciValueTable {
+  year: number;
+  value_tiyn: number;
+}
+
+export interface RevenueDeclarationTable {
+  id: string;
+  licensee_id: string;
+  period: string;
+  revenue_tiyn: number;
+  declared_at_ms: number;
+}
+
+// ---- royalty ledger (src/royalty): append-only, hash-chained ------------------------------------------
+
+export interface LedgerEntryTable {
+  seq: number;
+  kind: string;
+  period: string | null;
+  licence_id: string | null;
+  channel_id: string | null;
+  day: string | null;
+  revision: number | null;
+  first_line_seq: number | null;
+  lines_count: number;
+  lines_digest: string | null;
+  payload_json: string;
+  created_at_ms: number;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface LedgerHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+  line_seq: number;
+  /** Lines up to this seq are in holder_lines. */
+  holder_index_seq: number;
+}
+
+export interface AccrualLineTable {
+  seq: number;
+  entry_seq: number;
+  /** accrual | reversal */
+  kind: string;
+  reverses_seq: number | null;
+  detection_id: string | null;
+  right_type: string;
+  holder_id: string | null;
+  reserve_reason: string | null;
+  share_id: string | null;
+  subject_id: string | null;
+  airtime_ms: number;
+  /** Weighted airtime units, a bigint as decimal text. */
+  units: string;
+  gross_tiyn: number;
+  deduction_tiyn: number;
+  net_tiyn: number;
+  tariff_version_id: string;
+}
+
+export interface HolderLineTable {
+  holder_id: string;
+  period: string;
+  seq: number;
+}
+
+export interface AccrualLockTable {
+  period: string;
+  owner: string;
+  started_at_ms: number;
+}
+
+export interface UsageReportTable {
+  licensee_id: string;
+  period: string;
+  issued_at_ms: number;
+  deadline_ms: number;
+}
+
+export interface UsageConfirmationTable {
+  licensee_id: string;
+  detection_id: string;
+  period: string;
+  confirmed_at_ms: number;
+}
+
+export interface UsageDisputeTable {
+  id: string;
+  licensee_id: string;
+  period: string;
+  detection_id: string;
+  reason: string;
+  opened_at_ms: number;
+  /** open | accepted | rejected */
+  status: string;
+  resolved_at_ms: number | null;
+  resolution: string | null;
 }

@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_base.js';
+import * as m0100 from './0100_catalog.js';
+import * as m0101 from './0101_royalty.js';
 import * as m0200 from './0200_monitor.js';
 
 /**
@@ -8,5 +10,7 @@ import * as m0200 from './0200_monitor.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_base': m0001,
+  '0100_catalog': m0100,
+  '0101_royalty': m0101,
   '0200_monitor': m0200,
 };
