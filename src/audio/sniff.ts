@@ -356,3 +356,20 @@ export function sniffMedia(b: Uint8Array): Sniffed {
   }
   return sniffText(b) ?? { kind: 'unknown', format: 'unknown', description: 'an unrecognised binary file' };
 }
+
+/**
+ * The granule position of the last Ogg page: for Vorbis, the number of samples per channel the
+ * stream holds (the last packet is padded; decoders trim to this). Null when not found.
+ */
+export function oggLastGranule(b: Uint8Array): number | null {
+  const from = Math.max(0, b.length - 65536);
+  for (let o = b.length - 27; o >= from; o--) {
+    if (b[o] === 0x4f && b[o + 1] === 0x67 && b[o + 2] === 0x67 && b[o + 3] === 0x53 && b[o + 4] === 0) {
+      const low = u32le(b, o + 6);
+      const high = u32le(b, o + 10);
+      if (high === 0xffffffff) continue; // -1: no packet ends on this page
+      return high * 2 ** 32 + low;
+    }
+  }
+  return null;
+}

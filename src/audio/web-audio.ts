@@ -10,7 +10,7 @@ import { FloatChunker } from './chunker.js';
 import { AudioError, INSTALL_FFMPEG_HINT } from './errors.js';
 import { Resampler } from './resample.js';
 import { downmix } from './signal.js';
-import { sniffMedia, type Sniffed } from './sniff.js';
+import { oggLastGranule, sniffMedia, type Sniffed } from './sniff.js';
 import type { DecodeOptions } from './types.js';
 
 /** Formats the fallback reads; anything else needs ffmpeg. */
@@ -76,11 +76,13 @@ export async function* decodeWithWebAudio(path: string, opts: DecodeOptions): As
   const Context = await loadContextClass();
   const ctx = new Context({ numberOfChannels: 1, length: 1, sampleRate: nativeRate });
   let decoded: DecodedBuffer;
+  let fileEnd: Uint8Array | null = null;
   try {
     const bytes: ArrayBuffer = file.buffer.slice(
       file.byteOffset,
       file.byteOffset + file.byteLength,
     ) as ArrayBuffer;
+    fileEnd = file.subarray(Math.max(0, file.length - 65536));
     file = null;
     decoded = await ctx.decodeAudioData(bytes);
   } catch (err) {
@@ -123,6 +125,11 @@ export async function* decodeWithWebAudio(path: string, opts: DecodeOptions): As
     const complete = sniffed.declaredFrames !== undefined && mono.length >= sniffed.declaredFrames;
     const end = complete ? mono.length - endFrames : mono.length;
     if (end > startFrames) mono = mono.subarray(startFrames, end);
+  }
+  if (sniffed.format === 'ogg-vorbis' && fileEnd) {
+    // The last page's granule position says where the stream ends; the rest is padding.
+    const granule = oggLastGranule(fileEnd);
+    if (granule !== null && granule > 0 && granule < mono.length) mono = mono.subarray(0, granule);
   }
   if (sniffed.declaredFrames) {
     const trim = sniffed.gaplessTrim ? sniffed.gaplessTrim.startFrames + sniffed.gaplessTrim.endFrames : 0;

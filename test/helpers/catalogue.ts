@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYNTH_VERSION, synthesizeSong } from '../../scripts/synth/music.js';
@@ -58,4 +58,54 @@ export function ensureEncoded(source: string, ext: string, args: readonly string
     renameSync(tmp, out);
   }
   return out;
+}
+
+// ---- comparing decoded audio, checking child processes ----
+
+/**
+ * Best normalised cross-correlation of a against b over lags -maxLag..maxLag (a shifted right by lag),
+ * over the overlapping part. 1 means the same waveform up to a gain.
+ */
+export function bestCorrelation(
+  a: Float32Array,
+  b: Float32Array,
+  maxLag: number,
+): { r: number; lag: number } {
+  let best = { r: -Infinity, lag: 0 };
+  for (let lag = -maxLag; lag <= maxLag; lag++) {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    const start = Math.max(0, lag);
+    const end = Math.min(a.length, b.length + lag);
+    for (let i = start; i < end; i++) {
+      const x = a[i];
+      const y = b[i - lag];
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const r = aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+    if (r > best.r) best = { r, lag };
+  }
+  return best;
+}
+
+/** Live child processes (and zombies) of this process whose command name is `name`. */
+export function childProcesses(name: string): { pid: number; state: string }[] {
+  const found: { pid: number; state: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (comm === name && Number(ppid) === process.pid) found.push({ pid: Number(entry), state });
+  }
+  return found;
 }
