@@ -64,10 +64,12 @@ describe('identifier validators', () => {
     expect(() => parseIin(withKzCheckDigit('85131240100')!)).toThrow(/not a date/);
     expect(() => parseIin('85031240100')).toThrow(/12 digits/);
     // an 11-digit prefix whose first sum is 10 mod 11 uses weights 3..11,1,2
-    const prefix = Array.from({ length: 2000 }, (_, i) => `85031240${String(100 + i).padStart(3, '0')}`).find((p) => {
-      const s = Array.from(p, Number).reduce((a, d, i) => a + d * (i + 1), 0);
-      return s % 11 === 10 && withKzCheckDigit(p) !== null;
-    })!;
+    const prefix = Array.from({ length: 2000 }, (_, i) => `85031240${String(100 + i).padStart(3, '0')}`).find(
+      (p) => {
+        const s = Array.from(p, Number).reduce((a, d, i) => a + d * (i + 1), 0);
+        return s % 11 === 10 && withKzCheckDigit(p) !== null;
+      },
+    )!;
     const d = Array.from(prefix, Number);
     const second = d.reduce((a, x, i) => a + x * (((i + 2) % 11) + 1), 0) % 11;
     expect(withKzCheckDigit(prefix)).toBe(`${prefix}${second}`);
@@ -97,7 +99,9 @@ describe('time zones (Intl, no Temporal)', () => {
     expect(fromLocal('Asia/Almaty', 2026, 11, 1)).toBe(Date.UTC(2026, 9, 31, 19));
     expect(localDate('Asia/Almaty', Date.UTC(2026, 9, 31, 18, 59))).toBe('2026-10-31');
     expect(localDate('Asia/Almaty', Date.UTC(2026, 9, 31, 19, 0))).toBe('2026-11-01');
-    expect(toLocal('Asia/Almaty', Date.UTC(2026, 10, 3, 4, 59, 30)).msOfDay).toBe((9 * 3600 + 59 * 60 + 30) * 1000);
+    expect(toLocal('Asia/Almaty', Date.UTC(2026, 10, 3, 4, 59, 30)).msOfDay).toBe(
+      (9 * 3600 + 59 * 60 + 30) * 1000,
+    );
     expect(() => zoneOffsetMs('Mars/Olympus', 0)).toThrow(/unknown time zone/);
   });
 
@@ -133,16 +137,58 @@ describe('share conflicts and mandate overlaps (pure)', () => {
     ]);
     // 0-500: 100 % ok; 500-1000: 150 %; 1000-1500: 110 %; 1500-2000: 111 %; 2000-3000: 61 %
     expect(spans).toEqual([
-      { subjectKind: 'work', subjectId: 'W1', rightType: 'performing', fromMs: 500, toMs: 2000, totalBp: 15000 },
+      {
+        subjectKind: 'work',
+        subjectId: 'W1',
+        rightType: 'performing',
+        fromMs: 500,
+        toMs: 2000,
+        totalBp: 15000,
+      },
     ]);
-    expect(findShareConflicts([share({ holderId: 'A', shareBp: 10000, validFromMs: 0, validToMs: null })])).toEqual([]);
+    expect(
+      findShareConflicts([share({ holderId: 'A', shareBp: 10000, validFromMs: 0, validToMs: null })]),
+    ).toEqual([]);
   });
 
   it('refuses a second CMO for the same holder and right type at the same time', () => {
-    const existing = [{ id: 'M1', holderId: 'H', cmoId: 'X', rightType: 'performing' as const, validFromMs: 0, validToMs: 1000 }];
-    expect(findMandateOverlap(existing, { holderId: 'H', cmoId: 'Y', rightType: 'performing', validFromMs: 999, validToMs: null })?.id).toBe('M1');
-    expect(findMandateOverlap(existing, { holderId: 'H', cmoId: 'Y', rightType: 'performing', validFromMs: 1000, validToMs: null })).toBeNull();
-    expect(findMandateOverlap(existing, { holderId: 'H', cmoId: 'Y', rightType: 'performer', validFromMs: 0, validToMs: null })).toBeNull();
+    const existing = [
+      {
+        id: 'M1',
+        holderId: 'H',
+        cmoId: 'X',
+        rightType: 'performing' as const,
+        validFromMs: 0,
+        validToMs: 1000,
+      },
+    ];
+    expect(
+      findMandateOverlap(existing, {
+        holderId: 'H',
+        cmoId: 'Y',
+        rightType: 'performing',
+        validFromMs: 999,
+        validToMs: null,
+      })?.id,
+    ).toBe('M1');
+    expect(
+      findMandateOverlap(existing, {
+        holderId: 'H',
+        cmoId: 'Y',
+        rightType: 'performing',
+        validFromMs: 1000,
+        validToMs: null,
+      }),
+    ).toBeNull();
+    expect(
+      findMandateOverlap(existing, {
+        holderId: 'H',
+        cmoId: 'Y',
+        rightType: 'performer',
+        validFromMs: 0,
+        validToMs: null,
+      }),
+    ).toBeNull();
   });
 });
 
@@ -207,17 +253,27 @@ describe('catalogue repository on a real SQLite file', () => {
         `H5,person,Same IPI,,,${ipi(11)},composer\n`,
     );
     expect(holders.kind).toBe('holders');
-    expect(holders.rows.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'rejected', 'rejected']);
+    expect(holders.rows.map((r) => r.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'rejected',
+      'rejected',
+    ]);
     expect(holders.rows[3].message).toMatch(/IIN "850312401008" is not valid: check digit/);
     expect(holders.rows[4].message).toMatch(/already belongs to holder H1/);
 
-    const works = await repo.importCsv('id,iswc,title,title_kk,title_ru,title_lat,creators\nW1,T-034.524.680-1,Song,Ән,Песня,An,H1:composer;H2:lyricist\n');
+    const works = await repo.importCsv(
+      'id,iswc,title,title_kk,title_ru,title_lat,creators\nW1,T-034.524.680-1,Song,Ән,Песня,An,H1:composer;H2:lyricist\n',
+    );
     expect(works.rows[0]).toMatchObject({ status: 'accepted' });
     expect((await repo.getWork('W1'))?.creators).toEqual([
       { holderId: 'H1', role: 'composer' },
       { holderId: 'H2', role: 'lyricist' },
     ]);
-    const recs = await repo.importCsv('id,isrc,title,duration_sec,works,performers,producer\nR1,KZ-A1B-26-00001,Song (radio edit),185.5,W1,H2,H3\nR2,KZ-A1B-26-00002,Other,60,W9,,\n');
+    const recs = await repo.importCsv(
+      'id,isrc,title,duration_sec,works,performers,producer\nR1,KZ-A1B-26-00001,Song (radio edit),185.5,W1,H2,H3\nR2,KZ-A1B-26-00002,Other,60,W9,,\n',
+    );
     expect(recs.rows.map((r) => r.status)).toEqual(['accepted', 'rejected']);
     expect(recs.rows[1].message).toMatch(/unknown work "W9"/);
     expect((await repo.getRecording('R1'))?.durationMs).toBe(185_500);
@@ -260,35 +316,93 @@ describe('catalogue repository on a real SQLite file', () => {
       [2, 5000, false],
     ]);
     expect(h1[1].supersedesId).toBe(h1[0].id);
-    const again = await repo.addShare({ subjectKind: 'work', subjectId: 'W1', rightType: 'performing', holderId: 'H1', shareBp: 5000, validFromMs: parseDateMs('2026-01-01'), validToMs: null });
+    const again = await repo.addShare({
+      subjectKind: 'work',
+      subjectId: 'W1',
+      rightType: 'performing',
+      holderId: 'H1',
+      shareBp: 5000,
+      validFromMs: parseDateMs('2026-01-01'),
+      validToMs: null,
+    });
     expect(again.change).toBe('unchanged');
   });
 
   it('enforces exactly one CMO per holder and right type', async () => {
-    const m = await repo.addMandate({ holderId: 'H1', cmoId: 'AUTH', rightType: 'performing', validFromMs: parseDateMs('2025-01-01'), validToMs: null });
+    const m = await repo.addMandate({
+      holderId: 'H1',
+      cmoId: 'AUTH',
+      rightType: 'performing',
+      validFromMs: parseDateMs('2025-01-01'),
+      validToMs: null,
+    });
     await expect(
-      repo.addMandate({ holderId: 'H1', cmoId: 'AUTH2', rightType: 'performing', validFromMs: parseDateMs('2026-06-01'), validToMs: null }),
+      repo.addMandate({
+        holderId: 'H1',
+        cmoId: 'AUTH2',
+        rightType: 'performing',
+        validFromMs: parseDateMs('2026-06-01'),
+        validToMs: null,
+      }),
     ).rejects.toThrow(/overlaps mandate .* with CMO AUTH .*exactly one CMO/);
     await expect(
-      repo.addMandate({ holderId: 'H1', cmoId: 'REL', rightType: 'performing', validFromMs: parseDateMs('2030-01-01'), validToMs: null }),
+      repo.addMandate({
+        holderId: 'H1',
+        cmoId: 'REL',
+        rightType: 'performing',
+        validFromMs: parseDateMs('2030-01-01'),
+        validToMs: null,
+      }),
     ).rejects.toThrow(/does not manage the performing right/);
     await repo.endMandate(m.id, parseDateMs('2026-06-01'));
-    const second = await repo.addMandate({ holderId: 'H1', cmoId: 'AUTH2', rightType: 'performing', validFromMs: parseDateMs('2026-06-01'), validToMs: null });
+    const second = await repo.addMandate({
+      holderId: 'H1',
+      cmoId: 'AUTH2',
+      rightType: 'performing',
+      validFromMs: parseDateMs('2026-06-01'),
+      validToMs: null,
+    });
     expect(second.cmoId).toBe('AUTH2');
     const mandates = (await repo.mandatesOf(['H1'])).get('H1')!;
     expect(mandates.map((x) => x.cmoId).sort()).toEqual(['AUTH', 'AUTH2']);
   });
 
   it('refuses overlapping licences and tariffs of another CMO', async () => {
-    await repo.upsertLicensee({ id: 'BC', name: 'Broadcaster', bin: null, category: 'broadcaster', platformFromMs: 0 });
+    await repo.upsertLicensee({
+      id: 'BC',
+      name: 'Broadcaster',
+      bin: null,
+      category: 'broadcaster',
+      platformFromMs: 0,
+    });
     await repo.addTariff({ id: 'T-AUTH', cmoId: 'AUTH', name: 'radio' });
-    await repo.addLicence({ licenseeId: 'BC', cmoId: 'AUTH', tariffId: 'T-AUTH', validFromMs: parseDateMs('2026-01-01'), validToMs: null });
+    await repo.addLicence({
+      licenseeId: 'BC',
+      cmoId: 'AUTH',
+      tariffId: 'T-AUTH',
+      validFromMs: parseDateMs('2026-01-01'),
+      validToMs: null,
+    });
     await expect(
-      repo.addLicence({ licenseeId: 'BC', cmoId: 'AUTH', tariffId: 'T-AUTH', validFromMs: parseDateMs('2026-05-01'), validToMs: null }),
+      repo.addLicence({
+        licenseeId: 'BC',
+        cmoId: 'AUTH',
+        tariffId: 'T-AUTH',
+        validFromMs: parseDateMs('2026-05-01'),
+        validToMs: null,
+      }),
     ).rejects.toThrow(/overlaps licence/);
     await expect(
-      repo.addLicence({ licenseeId: 'BC', cmoId: 'REL', tariffId: 'T-AUTH', validFromMs: parseDateMs('2026-05-01'), validToMs: null }),
+      repo.addLicence({
+        licenseeId: 'BC',
+        cmoId: 'REL',
+        tariffId: 'T-AUTH',
+        validFromMs: parseDateMs('2026-05-01'),
+        validToMs: null,
+      }),
     ).rejects.toThrow(/belongs to CMO AUTH, not REL/);
-    await expect(repo.upsertLicensee({ id: 'X', name: 'x', bin: null, category: 'circus' as never, platformFromMs: 0 })).rejects.toThrow(CatalogError);
+    await expect(
+      repo.upsertLicensee({ id: 'X', name: 'x', bin: null, category: 'circus' as never, platformFromMs: 0 }),
+    ).rejects.toThrow(CatalogError);
   });
 });
