@@ -22,6 +22,7 @@ const FU = QUANT.freqUnitsPerOctave;
 const M = HASH.maxSpeedChange;
 /** Frequency tolerance of the pitch consistency check (freq units), beyond the speed itself. */
 const PITCH_TOL = 14;
+const MAX_PITCH_UNITS = Math.log2(1 + M) * FU;
 const WINDOW = MATCH.windowFrames * TU;
 const HOP = WINDOW / 2;
 const BIN = MATCH.offsetBinFrames;
@@ -209,6 +210,8 @@ export class StreamMatcher {
         const dtLo = dtq * (1 - M - tol);
         const dtHi = dtq * (1 + M + tol);
         const pitchTol = PITCH_TOL + tol * 1477;
+        // the largest pitch shift a speed change within range can explain
+        const maxShift = MAX_PITCH_UNITS + pitchTol;
         const n = queryHashes(A, peaks[i1], P2, hashes);
         for (let x = 0; x < n; x++) {
           const h = hashes[x];
@@ -222,6 +225,7 @@ export class StreamMatcher {
             // pitch: unchanged (tempo-only stretch) or moved with the speed (pitch and tempo together)
             const df = af - (bandBase + (aux & 0xff) * 2);
             if (df > PITCH_TOL || df < -PITCH_TOL) {
+              if (df > maxShift || df < -maxShift) continue;
               const dev = df - Math.log2(dtr / dtq) * FU;
               if (dev > pitchTol || dev < -pitchTol) continue;
             }
@@ -237,6 +241,7 @@ export class StreamMatcher {
               if (dtr < dtLo || dtr > dtHi) continue;
               const df = af - (bandBase + (aux & 0xff) * 2);
               if (df > PITCH_TOL || df < -PITCH_TOL) {
+                if (df > maxShift || df < -maxShift) continue;
                 const dev = df - Math.log2(dtr / dtq) * FU;
                 if (dev > pitchTol || dev < -pitchTol) continue;
               }
