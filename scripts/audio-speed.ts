@@ -8,7 +8,7 @@
  * Numbers depend on the machine and on what else runs; the script prints the load average.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       '128k',
       mp3,
     ]);
+    rmSync(wav);
   }
   for (const decoder of ['ffmpeg', 'web-audio'] as const) {
     const results: { sec: number; audioSec: number; maxRssMb: number }[] = [];

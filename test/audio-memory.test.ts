@@ -3,7 +3,7 @@
  * while the process's resident memory stays where it was after the first minutes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { decodeAudio } from '../src/audio/index.js';
@@ -43,6 +43,7 @@ beforeAll(() => {
   );
   ff('-stream_loop', String(HOURS * 12 - 1), '-i', short, '-c', 'copy', tmp);
   renameSync(tmp, longFile);
+  rmSync(short);
 });
 
 it(`decodes ${HOURS} hours with flat memory`, async () => {
