@@ -80,7 +80,17 @@ export function captureArgs(
     args.push(
       ...mono,
       ...['-ar', String(opts.evidence.sampleRate)],
-      ...['-c:a', 'libmp3lame', '-b:a', `${opts.evidence.bitrateKbps}k`, '-f', 'mp3'],
+      // LAME's fast mode (-q 7): about a third less CPU than its default for speech-grade evidence
+      ...[
+        '-c:a',
+        'libmp3lame',
+        '-compression_level',
+        '7',
+        '-b:a',
+        `${opts.evidence.bitrateKbps}k`,
+        '-f',
+        'mp3',
+      ],
       ...['-write_xing', '0', '-id3v2_version', '0', '-flush_packets', '1', 'pipe:3'],
     );
   }
