@@ -1,6 +1,7 @@
 // Capture through real ffmpeg against a real HTTP server: a live stream, a stalled one, one that never
 // answers, one that answers HTML, a refused port; failover to a second source and back; graceful stop.
 // No recognition here (see monitor-live.test.ts for that).
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import {
   ChannelRunner,
   MonitorRepository,
   monitorConfig,
+  parseSource,
   readMp3Header,
   startCapture,
   validateChannel,
@@ -120,6 +122,39 @@ describe('capture', () => {
     const missing = await capture(`${server.url}/nothing.mp3`).session.exited;
     expect(missing.message).toMatch(/404 Not Found/);
   });
+
+  for (const proto of ['udp', 'srt'] as const) {
+    it(`receives an MPEG-TS stream over ${proto.toUpperCase()} from a real sender`, async () => {
+      const port = await freePort();
+      const listen = proto === 'udp' ? `udp://127.0.0.1:${port}` : `srt://127.0.0.1:${port}?mode=listener`;
+      const target =
+        proto === 'udp' ? `udp://127.0.0.1:${port}?pkt_size=1316` : `srt://127.0.0.1:${port}?mode=caller`;
+      let samples = 0;
+      const session = startCapture({
+        source: parseSource(listen),
+        sampleRate: 8000,
+        evidence: null,
+        connectTimeoutMs: 8000,
+        stallTimeoutMs: 3000,
+        killGraceMs: 1000,
+        ioTimeoutMs: 8000,
+        onPcm: (pcm) => (samples += pcm.length),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const sender = spawn('ffmpeg', [
+        ...['-v', 'error', '-readrate', '8', '-i', broadcast.mp3Path, '-t', '30'],
+        ...['-c', 'copy', '-f', 'mpegts', target],
+      ]);
+      try {
+        const t0 = Date.now();
+        while (samples < 4 * 8000 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+        expect(samples).toBeGreaterThanOrEqual(4 * 8000);
+      } finally {
+        sender.kill('SIGKILL');
+        await session.stop();
+      }
+    });
+  }
 
   it('encodes the air-check as constant-bit-rate MP3 frames', async () => {
     const server = await fresh();

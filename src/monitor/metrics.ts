@@ -33,6 +33,12 @@ export class MonitorMetrics {
     labelNames: ['channel'],
     registers: [this.registry],
   });
+  readonly detectionsToday = new Gauge({
+    name: 'tyndau_channel_detections_today',
+    help: "Detections written for the channel's current local day",
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
   readonly audioSeconds = new Counter({
     name: 'tyndau_channel_audio_seconds_total',
     help: 'Seconds of audio processed',

@@ -116,6 +116,7 @@ export class Monitor {
   private async refreshUptime(): Promise<void> {
     for (const s of await this.statuses()) {
       if (s.uptimeRatio !== null) this.metrics.uptime.set({ channel: s.channelId }, s.uptimeRatio);
+      this.metrics.detectionsToday.set({ channel: s.channelId }, s.detectionsToday);
     }
   }
 

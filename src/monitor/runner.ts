@@ -224,6 +224,10 @@ export class ChannelRunner {
     }
     while (!this.stopping) {
       const next = this.nextLoggerFile(source.url);
+      if (next === 'unreadable') {
+        await this.sleep(5000);
+        continue;
+      }
       if (next === null) {
         this.setState('listening', 'waiting for new logger files');
         await this.sleep(5000);
@@ -237,13 +241,13 @@ export class ChannelRunner {
     }
   }
 
-  private nextLoggerFile(dir: string): string | null {
+  private nextLoggerFile(dir: string): string | null | 'unreadable' {
     let names: string[];
     try {
       names = readdirSync(dir).sort();
     } catch (err) {
       this.setState('failed', `cannot read folder ${dir}: ${(err as Error).message}`);
-      return null;
+      return 'unreadable';
     }
     for (const name of names) {
       if (this.cursor !== null && name <= this.cursor) continue;

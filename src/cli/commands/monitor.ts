@@ -147,8 +147,16 @@ export function register(program: Command): void {
         await monitor.start();
         if (monitor.httpAddress) process.stderr.write(`tyndau monitor: ${monitor.httpAddress}/health\n`);
         const stopped = new Promise<string>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
+          const onSignal = (sig: string) => {
+            resolve(sig);
+            // a second signal while stopping: give up on the graceful path
+            process.once(sig, () => {
+              log.error('second signal: exiting without a clean stop');
+              process.exit(130);
+            });
+          };
+          process.once('SIGINT', () => onSignal('SIGINT'));
+          process.once('SIGTERM', () => onSignal('SIGTERM'));
         });
         const how = await Promise.race([stopped, monitor.finished().then(() => 'finished')]);
         log.info({ how }, 'stopping');
