@@ -107,13 +107,13 @@ const BASELINE_BINS = 6;
 /** Standard deviations above chance that the aligned presence must reach. */
 const Z_PRESENT = 1.8;
 
-interface Presence {
+export interface Presence {
   present: number;
   total: number;
 }
 
 /** Reference peaks with predicted query frames in [fromQ, toQ) and how many are visible in the query. */
-function presence(
+export function presence(
   h: SpectrumHistory,
   peaks: readonly Peak[],
   al: Alignment,

@@ -36,6 +36,8 @@ const CONTINUE_VOTES = 2;
 /** A detection inside another recording's airing, by this margin both sides, at a fraction of its density, is dropped. */
 const CONTAIN_MARGIN_SEC = 1;
 const CONTAIN_DENSITY = 1.5;
+/** Samples processed per step of push(): one second. */
+const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 /** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
 const HISTORY_SEC = 24;
 /** How far the spectrum check may move an edge beyond the matched points. */
@@ -110,12 +112,16 @@ export class StreamMatcher {
   }
 
   push(pcm: Float32Array): Detection[] {
-    const fresh = this.extractor.push(pcm);
-    this.samplesInSegment += pcm.length;
-    this.addPeaks(fresh);
     const out: Detection[] = [];
-    this.processAnchors(false);
-    this.evaluateWindows(false, out);
+    // Large inputs go through in slices, so that windows are evaluated while their spectrum is
+    // still in the history (the edge and presence checks need it).
+    for (let i = 0; i < pcm.length; i += PUSH_SLICE) {
+      const slice = pcm.subarray(i, Math.min(pcm.length, i + PUSH_SLICE));
+      this.addPeaks(this.extractor.push(slice));
+      this.samplesInSegment += slice.length;
+      this.processAnchors(false);
+      this.evaluateWindows(false, out);
+    }
     return out;
   }
 

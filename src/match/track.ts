@@ -27,13 +27,18 @@ export interface Track {
 export const MIN_POINTS = 6;
 
 /**
- * Confidence from the number of consistent matched anchors. Chance agreements rarely line up on one
- * offset more than a few times; docs/matching.md holds the measured false-positive rates.
+ * Confidence from the number of consistent matched points (query anchor, reference anchor). It is
+ * calibrated on the standard benchmark (docs/benchmarks.md): the share of detections with that many
+ * points that were real airings, fitted with a logistic curve. Similar music (remixes, shared samples)
+ * gives tracks of up to ~20 points; real airings mostly give far more.
  */
 export function confidenceOf(points: number): number {
   if (points < MIN_POINTS) return 0;
-  return Math.round((1 - Math.exp(-(points - MIN_POINTS + 1) / 6)) * 1000) / 1000;
+  return Math.round((1 / (1 + Math.exp(-(points - CONF_MID_POINTS) / CONF_SCALE_POINTS))) * 1000) / 1000;
 }
+
+const CONF_MID_POINTS = 19;
+const CONF_SCALE_POINTS = 2.5;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
