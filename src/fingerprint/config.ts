@@ -39,7 +39,7 @@ export const HASH = {
   maxOctaves: 1.5,
   /** How many zone peaks (the earliest) form triplets with the anchor: C(K, 2) triplets per anchor. */
   zonePeaksReference: 3,
-  zonePeaksQuery: 7,
+  zonePeaksQuery: 5,
   /** Quantisation of the scale-invariant parts. */
   stepsPerOctave: 24,
   ratioLevels: 8,
