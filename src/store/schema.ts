@@ -34,6 +34,11 @@ export interface DB {
   usage_reports: UsageReportTable;
   usage_confirmations: UsageConfirmationTable;
   usage_disputes: UsageDisputeTable;
+  // people, sessions, API tokens and the audit log (src/api, migration 0400)
+  users: UserTable;
+  sessions: SessionTable;
+  api_tokens: ApiTokenTable;
+  audit_log: AuditLogTable;
 }
 
 export interface ChannelTable {
@@ -345,4 +350,99 @@ export interface UsageDisputeTable {
   status: string;
   resolved_at_ms: number | null;
   resolution: string | null;
+}
+
+// ---- access (src/api, migration 0400): users, sessions, API tokens, audit log -------------------------
+
+/** A person or machine account. The scope columns say which CMO, licensee or rights holder it acts for. */
+export interface UserTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** operator | cmo_reviewer | registrar | broadcaster | rights_holder | capture_node */
+  role: string;
+  cmo_id: string | null;
+  licensee_id: string | null;
+  holder_id: string | null;
+  /** The person's IIN, linking a digital-signature / eGov login to this account. */
+  iin: string | null;
+  /** scrypt$N$r$p$salt$hash (base64); null = no password login (external identity provider only). */
+  password_hash: string | null;
+  locale: string | null;
+  disabled: number;
+  created_at_ms: number;
+}
+
+/** A login session; the id is the SHA-256 of the cookie's secret, never the secret itself. */
+export interface SessionTable {
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  auth_method: string;
+  created_at_ms: number;
+  last_seen_ms: number;
+  expires_at_ms: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** A bearer token for a capture node or an integration, acting as its user; stored as a SHA-256. */
+export interface ApiTokenTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at_ms: number;
+  last_used_ms: number | null;
+  expires_at_ms: number | null;
+  revoked_at_ms: number | null;
+}
+
+/** Who did what to which thing, and when (append-only). */
+export interface AuditLogTable {
+  id: string;
+  at_ms: number;
+  actor_user_id: string | null;
+  actor_name: string;
+  actor_role: string;
+  /** session | token | cli | system */
+  via: string;
+  action: string;
+  subject_kind: string;
+  subject_id: string;
+  detail_json: string;
+  ip: string | null;
+}
+
+// ---- distributed mode (src/distributed) -----------------------------------------------------------------
+
+/** The centre's position in one channel's batch sequence, with the stitcher's checkpoint. */
+export interface DistCursorTable {
+  channel_id: string;
+  /** The capture node's spool the sequence numbers belong to. */
+  spool_id: string;
+  next_seq: number;
+  session: string | null;
+  node_id: string | null;
+  /** UTC end of the audio stitched so far. */
+  position_ms: number | null;
+  /** ChannelStitchState as JSON. */
+  state_json: string;
+  batches_applied: number;
+  batches_lost: number;
+  /** Wall clock at which the node sealed the last applied batch. */
+  last_sealed_at_ms: number | null;
+  updated_at_ms: number;
+}
+
+/** A batch or result that was refused, and why. */
+export interface DistRejectionTable {
+  id: string;
+  channel_id: string | null;
+  node_id: string | null;
+  seq: number | null;
+  /** oversized | malformed | unknown_channel | version | failed */
+  reason: string;
+  detail: string;
+  at_ms: number;
 }
