@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { chooseUnregistered } from '../scripts/bench/corpus.js';
 import {
   percentile,
+  relatedFromPairs,
   sameAiring,
   scoreAll,
   scoreGroup,
@@ -144,5 +146,49 @@ describe('the benchmark scorer', () => {
       { start: 0, end: 3 },
       { start: 5, end: 9 },
     ]);
+  });
+
+  it('counts a related recording over an airing it shares audio with as shared audio, not a false positive', () => {
+    const related = relatedFromPairs([['theme', 'christmas']]);
+    const truth = [song('christmas', 0, 130, { registered: false }), song('a', 130, 250)];
+    const dets = [det('theme', 1, 12), det('b', 140, 150), det('a', 130, 250)];
+    const s = scoreGroup([file], truth, dets, related);
+    expect(s.sharedAudio).toBe(1);
+    expect(s.falsePositives).toBe(1);
+    expect(s.falsePositiveList.map((d) => d.recording)).toEqual(['b']);
+    expect(s.precision).toBe(0.5); // 1 correct of the 2 detections that are not shared audio
+    const without = scoreGroup([file], truth, dets);
+    expect(without.sharedAudio).toBe(0);
+    expect(without.falsePositives).toBe(2);
+  });
+});
+
+describe('the registered/unregistered split', () => {
+  const ids = Array.from({ length: 50 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+
+  it('holds out 20 % by a seeded shuffle', () => {
+    const a = chooseUnregistered(ids, [], '1');
+    expect(a.size).toBe(10);
+    expect([...chooseUnregistered(ids, [], '1')]).toEqual([...a]);
+    expect([...chooseUnregistered(ids, [], '2')].sort()).not.toEqual([...a].sort());
+  });
+
+  it('keeps related tracks on the same side for every seed', () => {
+    const related: [string, string][] = [
+      ['t01', 't02'],
+      ['t02', 't03'],
+      ['t10', 't40'],
+    ];
+    let together = 0;
+    for (let seed = 0; seed < 40; seed++) {
+      const out = chooseUnregistered(ids, related, String(seed));
+      expect(out.size).toBe(10);
+      const side = (id: string): boolean => out.has(id);
+      expect(side('t01')).toBe(side('t02'));
+      expect(side('t02')).toBe(side('t03'));
+      expect(side('t10')).toBe(side('t40'));
+      if (side('t01')) together++;
+    }
+    expect(together).toBeGreaterThan(0); // the group can still be held out as a whole
   });
 });

@@ -15,7 +15,15 @@ import { buildCorpus, type CorpusTrack } from './corpus.js';
 import { MemorySampler, timed, timedSync, vmHwmBytes, type Timing } from './perf.js';
 import type { Preset } from './presets.js';
 import { progressBar } from './progress.js';
-import { scoreAll, scoreGroup, type DetectionLine, type FileLine, type Score } from './score.js';
+import {
+  relatedFromPairs,
+  scoreAll,
+  scoreGroup,
+  type DetectionLine,
+  type FileLine,
+  type Related,
+  type Score,
+} from './score.js';
 import { evaluateTargets, type TargetResult } from './targets.js';
 
 /** One detection as the engine reports it (src/match/types.ts). */
@@ -117,6 +125,8 @@ export interface BenchReport {
     unregistered: number;
     referenceSec: number;
     dropped: number;
+    /** Reviewed pairs of tracks that share audio (scripts/bench/related-tracks.json). */
+    related: [string, string][];
     /** Tracks the engine found to duplicate another (scored as that recording). */
     aliases: Record<string, string>;
   };
@@ -245,6 +255,11 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
     join(opts.cacheDir, 'index', `${preset.name}-seed${seed.replace(/[^A-Za-z0-9_-]/g, '_')}`);
   if (!opts.indexDir && existsSync(indexDir)) rmSync(indexDir, { recursive: true, force: true });
   const index = engine.openIndex(indexDir);
+  let indexOpen = true;
+  const closeIndex = (): void => {
+    if (indexOpen) index.close();
+    indexOpen = false;
+  };
   try {
     const aliases: Record<string, string> = {};
     const enrolment = await phase('enrol', async () => {
@@ -322,16 +337,27 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
       durationSec: f.durationSec,
     }));
     const truth = files.flatMap((f) => f.truth.map((t) => aliased(t, aliases)));
-    const card = scoreAll(fileLines, truth, detections);
+    const related = relatedFromPairs(manifest.related);
+    const card = scoreAll(fileLines, truth, detections, related);
     const noMusicFiles = fileLines.filter((f) =>
       (NO_MUSIC_CONDITIONS as readonly string[]).includes(f.condition),
     );
-    const noMusicScore = noMusicFiles.length > 0 ? scoreGroup(noMusicFiles, truth, detections) : null;
+    const noMusicScore =
+      noMusicFiles.length > 0 ? scoreGroup(noMusicFiles, truth, detections, related) : null;
 
     // 6. Scaling: the same queries against 1x, 10x, 100x the catalogue and a 1,000-hour one.
+    closeIndex();
     const scaling = opts.scaling
       ? await phase('scaling', async () =>
-          measureScaling(index, preset, stats.referenceSec / 3600, scalingPeaks, truth, log),
+          measureScaling(
+            () => engine.openIndex(indexDir),
+            preset,
+            stats.referenceSec / 3600,
+            scalingPeaks,
+            truth,
+            related,
+            log,
+          ),
         )
       : null;
     const at1000 = scaling?.find((p) => Math.abs(p.catalogueHours - 1000) < 1);
@@ -347,6 +373,14 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
       memoryBytesPerHour: refHours > 0 ? stats.memoryBytes / refHours : 0,
       diskBytesPerHour: refHours > 0 ? stats.diskBytes / refHours : 0,
     };
+    const largest = scaling && scaling.length > 0 ? scaling[scaling.length - 1] : null;
+    const memoryAtScale =
+      largest && largest.catalogueHours >= 100
+        ? {
+            memoryBytesPerHour: largest.memoryBytes / largest.catalogueHours,
+            memoryBasis: `at ${largest.catalogueHours.toFixed(0)} h`,
+          }
+        : { memoryBytesPerHour: indexInfo.memoryBytesPerHour, memoryBasis: `at ${refHours.toFixed(2)} h` };
     const targets = evaluateTargets({
       byCondition: card.byCondition,
       overall: card.overall,
@@ -354,7 +388,7 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
         ? { falsePositives: noMusicScore.falsePositives, audioSec: noMusicScore.audioSec }
         : null,
       pipelineAt1000h,
-      index: refHours > 0 ? indexInfo : null,
+      index: refHours > 0 ? { ...memoryAtScale, diskBytesPerHour: indexInfo.diskBytesPerHour } : null,
     });
 
     const report: BenchReport = {
@@ -372,6 +406,7 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
         unregistered: catalogue.length - registered.length,
         referenceSec: registered.reduce((s, t) => s + t.durationSec, 0),
         dropped: manifest.dropped.length,
+        related: manifest.related,
         aliases,
       },
       broadcasts: {
@@ -429,7 +464,7 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
     return report;
   } finally {
     mem.stop();
-    index.close();
+    closeIndex();
   }
 }
 
@@ -472,11 +507,12 @@ function pickScalingFiles(files: readonly BroadcastFile[], capSec: number): Set<
 }
 
 async function measureScaling(
-  index: EngineIndexHandle,
+  openIndex: () => EngineIndexHandle,
   preset: Preset,
   baseHours: number,
   queries: { file: BroadcastFile; peaks: unknown }[],
   truth: TruthAiring[],
+  related: Related,
   log: (line: string) => void,
 ): Promise<ScalingPoint[]> {
   if (queries.length === 0 || baseHours <= 0) return [];
@@ -494,45 +530,48 @@ async function measureScaling(
     durationSec: q.file.durationSec,
   }));
   const points: ScalingPoint[] = [];
-  let padded = 0;
   for (const [i, step] of steps.entries()) {
-    const extra = step.hours - baseHours - padded;
-    if (extra > 1e-9) {
-      index.padSynthetic(extra, 1000 + i);
-      padded += extra;
+    // A fresh index per step, padded once: padding is drawn from the postings present, so padding a
+    // padded index would imitate the synthetic postings rather than the real ones.
+    const index = openIndex();
+    try {
+      const extra = step.hours - baseHours;
+      if (extra > 1e-9) index.padSynthetic(extra, 1000 + i);
+      // Warm up once (JIT, caches), then measure.
+      index.matchPeaks(queries[0].peaks);
+      let cpu = 0;
+      const dets: DetectionLine[] = [];
+      for (const q of queries) {
+        const r = timedSync(() => index.matchPeaks(q.peaks));
+        cpu += r.timing.cpuSec;
+        for (const d of r.value) dets.push({ file: q.file.file, ...d });
+      }
+      const s = scoreGroup(fileLines, truth, dets, related);
+      const st = index.stats();
+      const cost = (cpu * 1000) / querySec;
+      points.push({
+        label: step.label,
+        catalogueHours: step.hours,
+        syntheticHours: Math.max(0, extra),
+        postings: st.postings,
+        memoryBytes: st.memoryBytes,
+        querySec,
+        matchCpuSec: cpu,
+        matchXRealtime: cpu > 0 ? querySec / cpu : null,
+        costMsPerQuerySec: cost,
+        costRatio:
+          points.length > 0 && points[0].costMsPerQuerySec > 0 ? cost / points[0].costMsPerQuerySec : 1,
+        detections: dets.length,
+        recall: s.segmentRecall,
+        falsePositives: s.falsePositives,
+      });
+      log(
+        `scaling: ${step.label} (${step.hours.toFixed(1)} h, ${st.postings} postings, ${(st.memoryBytes / 1048576).toFixed(0)} MB): ` +
+          `${cost.toFixed(2)} ms CPU per query second, recall ${s.segmentRecall === null ? 'n/a' : (s.segmentRecall * 100).toFixed(1) + ' %'}, ${s.falsePositives} FP`,
+      );
+    } finally {
+      index.close();
     }
-    // Warm up once (JIT, caches), then measure.
-    index.matchPeaks(queries[0].peaks);
-    let cpu = 0;
-    const dets: DetectionLine[] = [];
-    for (const q of queries) {
-      const r = timedSync(() => index.matchPeaks(q.peaks));
-      cpu += r.timing.cpuSec;
-      for (const d of r.value) dets.push({ file: q.file.file, ...d });
-    }
-    const s = scoreGroup(fileLines, truth, dets);
-    const st = index.stats();
-    const cost = (cpu * 1000) / querySec;
-    points.push({
-      label: step.label,
-      catalogueHours: baseHours + padded,
-      syntheticHours: padded,
-      postings: st.postings,
-      memoryBytes: st.memoryBytes,
-      querySec,
-      matchCpuSec: cpu,
-      matchXRealtime: cpu > 0 ? querySec / cpu : null,
-      costMsPerQuerySec: cost,
-      costRatio:
-        points.length > 0 && points[0].costMsPerQuerySec > 0 ? cost / points[0].costMsPerQuerySec : 1,
-      detections: dets.length,
-      recall: s.segmentRecall,
-      falsePositives: s.falsePositives,
-    });
-    log(
-      `scaling: ${step.label} (${(baseHours + padded).toFixed(1)} h, ${st.postings} postings): ` +
-        `${cost.toFixed(2)} ms CPU per query second, recall ${s.segmentRecall === null ? 'n/a' : (s.segmentRecall * 100).toFixed(1) + ' %'}, ${s.falsePositives} FP`,
-    );
   }
   return points;
 }

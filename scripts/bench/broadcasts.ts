@@ -15,7 +15,7 @@ import { CORPUS_RATE } from './corpus.js';
 import type { Preset } from './presets.js';
 
 /** Bump when the simulator's output changes for the same seed: cached broadcasts are then re-rendered. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 3;
 
 export interface BroadcastFile {
   /** File name (also the `file` of its truth airings and detections). */

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng } from '../sim/rng.js';
 import { SourceCache } from '../sim/sources.js';
 import type { CatalogueTrack } from '../sim/conditions.js';
@@ -31,7 +32,9 @@ export const MIN_TRACK_SEC = 30;
 export const UNREGISTERED_SHARE = 0.2;
 /** Decoded corpus audio is kept at this rate: the simulator renders at it too. */
 export const CORPUS_RATE = 22050;
-const MANIFEST_VERSION = 1;
+const MANIFEST_VERSION = 2;
+/** Reviewed pairs of default-corpus tracks that share audio (see audit-corpus.ts). */
+const RELATED_FILE = fileURLToPath(new URL('./related-tracks.json', import.meta.url));
 
 export interface CorpusTrack extends CatalogueTrack {
   /** Package it came from, or 'dir' for --music. */
@@ -45,6 +48,8 @@ export interface CorpusManifest {
   sources: string[];
   tracks: CorpusTrack[];
   dropped: { path: string; reason: string }[];
+  /** Pairs of tracks that share audio: kept on the same side of the split, scored as shared audio. */
+  related: [string, string][];
 }
 
 export interface CorpusOptions {
@@ -134,9 +139,8 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
   }
 
   const ids = kept.map((k) => k.id);
-  const unregistered = new Set(
-    new Rng(`${opts.seed}/split`).shuffle(ids).slice(0, Math.round(ids.length * UNREGISTERED_SHARE)),
-  );
+  const related = loadRelated(opts.musicDir).filter(([a, b]) => ids.includes(a) && ids.includes(b));
+  const unregistered = chooseUnregistered(ids, related, opts.seed);
   const tracks: CorpusTrack[] = kept.map((k) => ({
     id: k.id,
     path: k.path,
@@ -148,7 +152,14 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
     sha1: k.sha1,
     pcmPath: cache.diskPath(k.path),
   }));
-  const manifest: CorpusManifest = { version: MANIFEST_VERSION, seed: opts.seed, sources, tracks, dropped };
+  const manifest: CorpusManifest = {
+    version: MANIFEST_VERSION,
+    seed: opts.seed,
+    sources,
+    tracks,
+    dropped,
+    related,
+  };
   mkdirSync(corpusDir, { recursive: true });
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   log(
@@ -156,6 +167,48 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
       `${unregistered.size} unregistered), ${dropped.length} dropped; manifest ${manifestPath}`,
   );
   return manifest;
+}
+
+/**
+ * Related pairs: the reviewed list for the Debian corpus, or `related-tracks.json` in a --music folder
+ * (same format, ids as the corpus makes them: `dir-<relative path without extension>`).
+ */
+function loadRelated(musicDir: string | undefined): [string, string][] {
+  const file = musicDir ? join(musicDir, 'related-tracks.json') : RELATED_FILE;
+  if (!existsSync(file)) return [];
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { pairs?: { a: string; b: string }[] };
+  if (!Array.isArray(parsed.pairs))
+    throw new Error(`${file}: expected { "pairs": [{ "a": id, "b": id }, ...] }`);
+  return parsed.pairs.map((p) => [p.a, p.b]);
+}
+
+/**
+ * Holds ~20 % of the tracks out as unregistered, by a seeded shuffle of groups of related tracks, so a
+ * piece and its other version are both registered or both not (never one of each).
+ */
+export function chooseUnregistered(
+  ids: readonly string[],
+  related: readonly [string, string][],
+  seed: string,
+): Set<string> {
+  const parent = new Map(ids.map((id) => [id, id]));
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const [a, b] of related) if (parent.has(a) && parent.has(b)) parent.set(find(a), find(b));
+  const groups = new Map<string, string[]>();
+  for (const id of [...ids].sort()) {
+    const root = find(id);
+    groups.set(root, [...(groups.get(root) ?? []), id]);
+  }
+  const want = Math.round(ids.length * UNREGISTERED_SHARE);
+  const out = new Set<string>();
+  for (const group of new Rng(`${seed}/split`).shuffle([...groups.values()])) {
+    if (out.size + group.length <= want) for (const id of group) out.add(id);
+    if (out.size === want) break;
+  }
+  return out;
 }
 
 function packagesFor(large: boolean): string[] {

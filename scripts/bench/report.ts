@@ -67,7 +67,8 @@ export function renderMarkdown(r: BenchReport): string {
   L.push(
     `All false positives: ${r.overall.falsePositives} (${k.misattributed} over another registered recording, ` +
       `${k.onUnregistered} over unregistered music, ${k.elsewhere} over speech, jingles or silence). ` +
-      `Fragmented airings (found as several detections): ${r.overall.fragmented}.`,
+      `Fragmented airings (found as several detections): ${r.overall.fragmented}. ` +
+      `Detections of a related track over an airing it shares audio with (not counted as false positives): ${r.overall.sharedAudio}.`,
   );
   L.push('');
   const tags = Object.entries(r.overall.byTag).sort(([a], [b]) => a.localeCompare(b));
@@ -109,6 +110,15 @@ export function renderMarkdown(r: BenchReport): string {
     `${ix.recordings} recordings, ${hours(ix.referenceSec)} h of reference audio, ${ix.postings} postings; ` +
       `RAM ${mb(ix.memoryBytes)} (${mb(ix.memoryBytesPerHour)} per hour), disk ${mb(ix.diskBytes)} (${mb(ix.diskBytesPerHour)} per hour).`,
   );
+  if (r.scaling && r.scaling.length >= 2) {
+    const a = r.scaling[0];
+    const b = r.scaling[r.scaling.length - 1];
+    const marginal = (b.memoryBytes - a.memoryBytes) / (b.catalogueHours - a.catalogueHours);
+    L.push(
+      `RAM grows by ${mb(marginal)} per added hour of (synthetic) reference audio; at ${b.catalogueHours.toFixed(0)} h the ` +
+        `lookup holds ${mb(b.memoryBytes)} = ${mb(b.memoryBytes / b.catalogueHours)} per hour (the small real catalogue is dominated by fixed-size tables).`,
+    );
+  }
   if (Object.keys(r.corpus.aliases).length > 0) {
     L.push('');
     L.push(

@@ -7,6 +7,8 @@
  * - A detection is CORRECT when it is assigned to at least one registered truth airing; otherwise it is a
  *   FALSE POSITIVE (subdivided: misattributed = over registered music of another recording,
  *   on-unregistered = over unregistered music, elsewhere = over speech, jingles, silence).
+ * - A detection that is not correct but overlaps an airing of a recording known to share audio with the
+ *   detected one (a reviewed list of related tracks) is SHARED AUDIO: neither correct nor false positive.
  * - Boundary error of a found airing: |earliest assigned start - truth start| and |latest assigned end -
  *   truth end|.
  * - Airtime: per file and recording, the union of truth intervals against the union of detection
@@ -53,6 +55,8 @@ export interface Score {
   segmentRecall: number | null;
   detections: number;
   correct: number;
+  /** Detections of a related recording over an airing it shares audio with (excluded from precision). */
+  sharedAudio: number;
   falsePositives: number;
   falsePositivesPerHour: number;
   falsePositiveKinds: { misattributed: number; onUnregistered: number; elsewhere: number };
@@ -140,11 +144,26 @@ function ratio(num: number, den: number): number | null {
   return den > 0 ? num / den : null;
 }
 
+/** Recordings known to share audio, both ways: related.get(a)?.has(b). */
+export type Related = ReadonlyMap<string, ReadonlySet<string>>;
+
+export function relatedFromPairs(pairs: readonly (readonly [string, string])[]): Related {
+  const m = new Map<string, Set<string>>();
+  for (const [a, b] of pairs) {
+    if (!m.has(a)) m.set(a, new Set());
+    if (!m.has(b)) m.set(b, new Set());
+    m.get(a)!.add(b);
+    m.get(b)!.add(a);
+  }
+  return m;
+}
+
 /** Scores one group of files (one condition, or all of them). */
 export function scoreGroup(
   files: readonly FileLine[],
   truth: readonly TruthLine[],
   detections: readonly DetectionLine[],
+  related: Related = new Map(),
 ): Score {
   const fileSet = new Set(files.map((f) => f.file));
   const T = truth.filter((t) => fileSet.has(t.file));
@@ -181,9 +200,14 @@ export function scoreGroup(
 
   const kinds = { misattributed: 0, onUnregistered: 0, elsewhere: 0 };
   const falsePositiveList: Score['falsePositiveList'] = [];
+  let sharedAudio = 0;
   for (const d of D) {
     if (correct.has(d)) continue;
     const under = T.filter((t) => t.file === d.file && overlapSec(t, d) > 0);
+    if (under.some((t) => related.get(t.recording)?.has(d.recording))) {
+      sharedAudio++;
+      continue;
+    }
     const kind: keyof typeof kinds = under.some((t) => t.registered && t.recording !== d.recording)
       ? 'misattributed'
       : under.some((t) => !t.registered)
@@ -192,7 +216,7 @@ export function scoreGroup(
     kinds[kind]++;
     falsePositiveList.push({ ...d, kind });
   }
-  const falsePositives = D.length - correct.size;
+  const falsePositives = D.length - correct.size - sharedAudio;
 
   // Airtime, per file and recording.
   let truthSec = 0;
@@ -212,7 +236,7 @@ export function scoreGroup(
   }
 
   const segmentRecall = ratio(found, registered.length);
-  const precision = ratio(correct.size, D.length);
+  const precision = ratio(correct.size, D.length - sharedAudio);
   const f1 =
     segmentRecall !== null && precision !== null && segmentRecall + precision > 0
       ? (2 * segmentRecall * precision) / (segmentRecall + precision)
@@ -225,6 +249,7 @@ export function scoreGroup(
     segmentRecall,
     detections: D.length,
     correct: correct.size,
+    sharedAudio,
     falsePositives,
     falsePositivesPerHour: audioSec > 0 ? falsePositives / (audioSec / 3600) : 0,
     falsePositiveKinds: kinds,
@@ -254,6 +279,7 @@ export function scoreAll(
   files: readonly FileLine[],
   truth: readonly TruthLine[],
   detections: readonly DetectionLine[],
+  related: Related = new Map(),
 ): Scorecard {
   const known = new Set(files.map((f) => f.file));
   for (const d of detections) {
@@ -269,6 +295,7 @@ export function scoreAll(
       files.filter((f) => f.condition === c),
       truth,
       detections,
+      related,
     );
-  return { byCondition, overall: scoreGroup(files, truth, detections) };
+  return { byCondition, overall: scoreGroup(files, truth, detections, related) };
 }

@@ -36,7 +36,11 @@ export interface TargetInputs {
   noMusic: { falsePositives: number; audioSec: number } | null;
   /** decode + fingerprint + match, one core, at the 1,000-hour catalogue (x real time). */
   pipelineAt1000h: number | null;
-  index: { memoryBytesPerHour: number; diskBytesPerHour: number } | null;
+  /**
+   * RAM per hour where the catalogue is largest (the 1,000-hour scaling point when measured: the fixed
+   * cost of the lookup tables would otherwise dominate a small catalogue), disk per hour of the real index.
+   */
+  index: { memoryBytesPerHour: number; memoryBasis: string; diskBytesPerHour: number } | null;
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
@@ -83,30 +87,38 @@ export function evaluateTargets(inp: TargetInputs): TargetResult[] {
         : null,
   });
 
-  const b = inp.overall.boundary.all;
-  const fmt = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(2)} s`);
-  const bPass =
-    b.median === null || b.p90 === null
-      ? null
-      : b.median <= BOUNDARY_MEDIAN_MAX_SEC && b.p90 <= BOUNDARY_P90_MAX_SEC;
-  out.push({
-    id: 'boundary',
-    measure: 'boundary error (start and end, all found airings), median / p90',
-    target: `<= ${BOUNDARY_MEDIAN_MAX_SEC} s / <= ${BOUNDARY_P90_MAX_SEC} s`,
-    value: b.n === 0 ? null : `${fmt(b.median)} / ${fmt(b.p90)} (n=${b.n})`,
-    pass: bPass,
-    shortBy:
-      bPass === false
-        ? [
-            b.median! > BOUNDARY_MEDIAN_MAX_SEC
-              ? `median ${(b.median! - BOUNDARY_MEDIAN_MAX_SEC).toFixed(2)} s over`
-              : '',
-            b.p90! > BOUNDARY_P90_MAX_SEC ? `p90 ${(b.p90! - BOUNDARY_P90_MAX_SEC).toFixed(2)} s over` : '',
-          ]
-            .filter(Boolean)
-            .join(', ')
-        : null,
-  });
+  const boundary = (id: string, measure: string, score: Score | undefined): void => {
+    const b = score?.boundary.all ?? { n: 0, median: null, p90: null };
+    const fmt = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(2)} s`);
+    const pass =
+      b.median === null || b.p90 === null
+        ? null
+        : b.median <= BOUNDARY_MEDIAN_MAX_SEC && b.p90 <= BOUNDARY_P90_MAX_SEC;
+    const over = [
+      b.median !== null && b.median > BOUNDARY_MEDIAN_MAX_SEC
+        ? `median ${(b.median - BOUNDARY_MEDIAN_MAX_SEC).toFixed(2)} s over`
+        : '',
+      b.p90 !== null && b.p90 > BOUNDARY_P90_MAX_SEC
+        ? `p90 ${(b.p90 - BOUNDARY_P90_MAX_SEC).toFixed(2)} s over`
+        : '',
+    ].filter(Boolean);
+    out.push({
+      id,
+      measure,
+      target: `<= ${BOUNDARY_MEDIAN_MAX_SEC} s / <= ${BOUNDARY_P90_MAX_SEC} s`,
+      value: b.n === 0 ? null : `${fmt(b.median)} / ${fmt(b.p90)} (n=${b.n})`,
+      pass,
+      shortBy: pass === false ? over.join(', ') : null,
+    });
+  };
+  boundary('boundary', 'boundary error (start and end, all found airings), median / p90', inp.overall);
+  // The pooled figure is dominated by short plays, whose boundaries are tight by construction; the radio
+  // chain (crossfades, talk-over) is where airtime is paid, so it is held to the same target on its own.
+  boundary(
+    'boundary:radio',
+    'boundary error, radio chain only (crossfades, DJ talk-over), median / p90',
+    inp.byCondition.radio,
+  );
 
   const x = inp.pipelineAt1000h;
   out.push({
@@ -125,7 +137,7 @@ export function evaluateTargets(inp: TargetInputs): TargetResult[] {
     measure: 'index size per hour of reference audio, RAM and disk',
     target: '<= 1 MB per hour',
     value: idx
-      ? `RAM ${(idx.memoryBytesPerHour / 1048576).toFixed(2)} MB/h, disk ${(idx.diskBytesPerHour / 1048576).toFixed(2)} MB/h`
+      ? `RAM ${(idx.memoryBytesPerHour / 1048576).toFixed(2)} MB/h (${idx.memoryBasis}), disk ${(idx.diskBytesPerHour / 1048576).toFixed(2)} MB/h`
       : null,
     pass: worst === null ? null : worst <= INDEX_MAX_BYTES_PER_HOUR,
     shortBy:

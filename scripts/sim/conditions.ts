@@ -232,7 +232,9 @@ async function playlist(
     const candidates = pool.length > 1 ? pool.filter((t) => t.id !== prev?.seg.recording) : pool;
     const repeats = aired.filter((t) => t.id !== prev?.seg.recording);
     const isRepeat = repeats.length > 0 && rng.chance(style.repeat);
-    const track = isRepeat ? rng.pick(repeats) : rng.pick(candidates);
+    // The first song of a file is registered whenever the pool has any: every file has something to find.
+    const firstPool = aired.length === 0 ? candidates.filter((t) => t.registered) : [];
+    const track = isRepeat ? rng.pick(repeats) : rng.pick(firstPool.length > 0 ? firstPool : candidates);
     const speed = style.speed ? round4(style.speed()) : undefined;
     const tempo = style.tempo ? round4(style.tempo()) : undefined;
     const timeFactor = (speed ?? 1) * (tempo ?? 1);
@@ -342,7 +344,8 @@ async function tvProgramme(
   let last: string | undefined;
   while (c < D - 25) {
     const choices = pool.length > 1 ? pool.filter((x) => x.id !== last) : pool;
-    const track = rng.pick(choices);
+    const firstPool = music.length === 0 ? choices.filter((x) => x.registered) : [];
+    const track = rng.pick(firstPool.length > 0 ? firstPool : choices);
     const length = track.audibleEndSec - track.audibleStartSec;
     const cue = Math.min(length, rng.uniform(25, 90), D - c);
     const refStart = track.audibleStartSec + rng.uniform(0, length - cue);

@@ -126,6 +126,12 @@ export async function renderBroadcast(
   await encode(mix, rate, chain, outPath);
 
   const durationSec = totalSamples / rate;
+  // ADTS AAC cannot signal the encoder's priming (1024 samples for ffmpeg's aac): decoders play it, so
+  // everything is heard that much later. MP3 (LAME header) and MP4 (edit list) are trimmed on decode.
+  const delaySec =
+    chain.codec === 'aac' && extname(outPath).toLowerCase() === '.aac'
+      ? 1024 / (chain.outputSampleRate ?? 44100)
+      : 0;
   const truth: TruthAiring[] = [];
   for (const p of placed) {
     const start = p.startSample / rate;
@@ -138,8 +144,8 @@ export async function renderBroadcast(
       file: basename(outPath),
       recording: p.seg.recording,
       registered: p.seg.registered,
-      start: round3(start),
-      end: round3(end),
+      start: round3(start + delaySec),
+      end: round3(end + delaySec),
       refStart: round3(p.seg.refStartSec),
       refEnd: round3(p.seg.refEndSec - cutRef),
       speed: p.seg.speed ?? 1,
