@@ -1,0 +1,230 @@
+/**
+ * A capture node's link to the centre: sends each channel's spooled batches to the batch queue in
+ * order, reads the centre's acknowledgements, and sends again what a lost queue may have lost (a
+ * Redis restart, a restarted centre, or simply no progress for a long time). Duplicates are harmless:
+ * the job id is the batch's idempotency key and the centre drops a seq it has applied.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { batchJobId, type PeakBatch } from './batch.js';
+import type { DistributedConfig } from './config.js';
+import { BATCH_QUEUE, connectRedis, keys, serverRunId } from './redis.js';
+import type { ChannelSpool } from './spool.js';
+
+interface ChannelLink {
+  channelId: string;
+  spool: ChannelSpool;
+  /** Highest seq handed to the queue since the last resend decision. */
+  sentUpTo: number;
+  lastProgressMs: number;
+  lastAcked: number;
+}
+
+export interface LinkStatus {
+  up: boolean;
+  since: number;
+  detail: string | null;
+  sent: number;
+  resent: number;
+}
+
+export class CentreLink {
+  private readonly redis: Redis;
+  /** Made once Redis first answers (BullMQ checks the server version when it starts). */
+  private queue: Queue | null = null;
+  private readonly k: ReturnType<typeof keys>;
+  private readonly channels = new Map<string, ChannelLink>();
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private runId: string | null = null;
+  private runIdCheckedMs = 0;
+  private centreEpoch: string | null = null;
+  private upState = false;
+  private upSince = Date.now();
+  private detail: string | null = 'connecting';
+  private retryAtMs = 0;
+  private failures = 0;
+  sent = 0;
+  resent = 0;
+
+  constructor(
+    private readonly opts: {
+      redisUrl: string;
+      prefix: string;
+      nodeId: string;
+      config: DistributedConfig;
+      log: Logger;
+    },
+  ) {
+    this.redis = connectRedis(opts.redisUrl, 'producer', `tyndau-capture-${opts.nodeId}`);
+    this.k = keys(opts.prefix);
+  }
+
+  addChannel(channelId: string, spool: ChannelSpool): void {
+    this.channels.set(channelId, {
+      channelId,
+      spool,
+      sentUpTo: spool.ackedSeq,
+      lastProgressMs: Date.now(),
+      lastAcked: spool.ackedSeq,
+    });
+  }
+
+  start(): void {
+    this.timer ??= setInterval(
+      () => void this.tick(),
+      Math.max(50, Math.min(250, this.opts.config.ackPollMs)),
+    );
+  }
+
+  /** A batch was spooled: send it soon. */
+  poke(): void {
+    void this.tick();
+  }
+
+  status(): LinkStatus {
+    return {
+      up: this.upState,
+      since: this.upSince,
+      detail: this.detail,
+      sent: this.sent,
+      resent: this.resent,
+    };
+  }
+
+  /** Waits until every spooled batch is acknowledged, or `timeoutMs` passes; true when all were. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const left = [...this.channels.values()].some((c) => c.spool.ackedSeq < c.spool.lastSeq);
+      if (!left) return true;
+      if (Date.now() > until) return false;
+      await this.tick();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (let i = 0; this.busy && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+    await this.queue?.close().catch(() => {});
+    this.redis.disconnect();
+  }
+
+  private setUp(up: boolean, detail: string | null): void {
+    if (up !== this.upState) {
+      this.upState = up;
+      this.upSince = Date.now();
+      this.opts.log[up ? 'info' : 'warn'](
+        { detail },
+        up ? 'link to the centre is up' : 'link to the centre is down',
+      );
+    }
+    this.detail = detail;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy || Date.now() < this.retryAtMs) return;
+    this.busy = true;
+    try {
+      await this.exchange();
+      this.failures = 0;
+      this.setUp(true, null);
+    } catch (err) {
+      this.failures++;
+      this.retryAtMs = Date.now() + Math.min(5000, 200 * 2 ** Math.min(5, this.failures));
+      this.setUp(false, (err as Error).message);
+      this.opts.log.debug({ err: (err as Error).message }, 'link exchange failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** One round: read acknowledgements, decide what to send again, send what is due. */
+  private async exchange(): Promise<void> {
+    const cfg = this.opts.config;
+    if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+    if (!this.queue) {
+      this.queue = new Queue(BATCH_QUEUE, { connection: this.redis, prefix: this.opts.prefix });
+      this.queue.on('error', () => {});
+    }
+    const list = [...this.channels.values()];
+    // a restarted Redis (or centre) has lost queued batches and buffered results: send again
+    let runId = this.runId;
+    if (this.failures > 0 || Date.now() - this.runIdCheckedMs > 2000) {
+      runId = await serverRunId(this.redis);
+      this.runIdCheckedMs = Date.now();
+    }
+    const [epoch, ...acks] = await this.redis.mget(
+      this.k.centre,
+      ...list.map((c) => this.k.ack(c.channelId)),
+    );
+    const restarted =
+      (this.runId !== null && runId !== this.runId) ||
+      (this.centreEpoch !== null && epoch !== null && epoch !== this.centreEpoch);
+    if (restarted)
+      this.opts.log.info(
+        { runId, epoch },
+        'Redis or the centre restarted: sending unacknowledged batches again',
+      );
+    this.runId = runId;
+    if (epoch !== null) this.centreEpoch = epoch;
+    const now = Date.now();
+    for (const [i, c] of list.entries()) {
+      const ack = parseAck(acks[i]);
+      if (ack && ack.spoolId === c.spool.spoolId) c.spool.ack(ack.seq);
+      if (c.spool.ackedSeq > c.lastAcked) {
+        c.lastAcked = c.spool.ackedSeq;
+        c.lastProgressMs = now;
+      }
+      const stuck = c.sentUpTo > c.spool.ackedSeq && now - c.lastProgressMs > cfg.resendAfterSec * 1000;
+      if (restarted || stuck) {
+        if (c.sentUpTo > c.spool.ackedSeq) this.resent += c.sentUpTo - c.spool.ackedSeq;
+        c.sentUpTo = c.spool.ackedSeq;
+        c.lastProgressMs = now;
+      }
+      await this.sendDue(c);
+    }
+  }
+
+  private async sendDue(c: ChannelLink): Promise<void> {
+    const cfg = this.opts.config;
+    const from = Math.max(c.sentUpTo, c.spool.ackedSeq, c.spool.firstHeldSeq - 1) + 1;
+    const to = Math.min(c.spool.lastSeq, c.spool.ackedSeq + cfg.maxInFlight);
+    if (from > to) return;
+    const holdsFrom = c.spool.firstHeldSeq;
+    const jobs = [];
+    for (let seq = from; seq <= to; seq++) {
+      const rec = c.spool.read(seq);
+      if (!rec) continue;
+      const batch: PeakBatch = { ...rec, nodeId: this.opts.nodeId, spoolId: c.spool.spoolId, seq, holdsFrom };
+      jobs.push({
+        name: 'batch',
+        data: batch,
+        opts: {
+          jobId: batchJobId(batch),
+          attempts: cfg.attempts,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: true,
+          removeOnFail: { count: 1000 },
+        },
+      });
+    }
+    if (jobs.length > 0) await this.queue!.addBulk(jobs);
+    this.sent += jobs.length;
+    c.sentUpTo = to;
+  }
+}
+
+function parseAck(text: string | null): { spoolId: string; seq: number } | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as { spoolId?: unknown; seq?: unknown };
+    if (typeof v.spoolId === 'string' && typeof v.seq === 'number') return { spoolId: v.spoolId, seq: v.seq };
+  } catch {
+    // a foreign value: ignore it
+  }
+  return null;
+}
