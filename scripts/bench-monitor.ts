@@ -180,11 +180,15 @@ async function main(): Promise<void> {
   const nodeCpu = cpu1.self - cpu0.self;
   const ffmpegCpu = cpu1.children - cpu0.children;
   const audioSec = CHANNELS * MINUTES * 60;
-  const found = await store.db
-    .selectFrom('detections')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirst();
+  const rows = await store.db.selectFrom('detections').select(['channel_id', 'recording_id']).execute();
   const expected = CHANNELS * b.songs.length;
+  const missing: string[] = [];
+  for (let i = 0; i < CHANNELS; i++) {
+    for (let k = 0; k < b.songs.length; k++) {
+      if (!rows.some((r) => r.channel_id === `ch${i}` && r.recording_id === `song-${k}`))
+        missing.push(`ch${i}/song-${k}`);
+    }
+  }
   const result = {
     channels: CHANNELS,
     broadcastMinutes: MINUTES,
@@ -205,8 +209,9 @@ async function main(): Promise<void> {
       peakChildren.length ? peakChildren.reduce((s, x) => s + x, 0) / peakChildren.length : 0,
     ),
     baseRssMb: Math.round(baseRss),
-    detections: Number(found?.n ?? 0),
+    detections: rows.length,
     expectedDetections: expected,
+    missing,
   };
   void runners.length;
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

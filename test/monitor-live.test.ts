@@ -194,7 +194,7 @@ describe('live monitoring with recognition', () => {
   it('survives the monitor process being killed mid-song: the gap is recorded, nothing duplicated or lost', async () => {
     const speed = 6;
     // the broadcast begins once the monitor process has started and connected
-    const originMs = Date.now() + 2500;
+    const originMs = Date.now() + 5000;
     const server = await startStreamServer(broadcast, { speed, originMs });
     servers.push(server);
     await repo.saveChannel(validateChannel({ id: 'fm-proc', sources: [`${server.url}/live.mp3`] }, originMs));
@@ -216,7 +216,7 @@ describe('live monitoring with recognition', () => {
           ...['--time-scale', String(speed), '--time-origin', String(originMs)],
           ...[
             '--config',
-            JSON.stringify({ heartbeatEveryMs: 200, connectTimeoutMs: 3000, backoffBaseMs: 300 }),
+            JSON.stringify({ heartbeatEveryMs: 200, connectTimeoutMs: 10_000, backoffBaseMs: 300 }),
           ],
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },

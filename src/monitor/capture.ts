@@ -91,7 +91,8 @@ export function captureArgs(
         '-f',
         'mp3',
       ],
-      ...['-write_xing', '0', '-id3v2_version', '0', '-flush_packets', '1', 'pipe:3'],
+      // no -flush_packets here: the air-check needs no low latency, and 32 KB writes cost far less
+      ...['-write_xing', '0', '-id3v2_version', '0', 'pipe:3'],
     );
   }
   return args;

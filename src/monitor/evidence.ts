@@ -49,6 +49,7 @@ export class EvidenceRecorder {
   private splitter = new Mp3FrameSplitter();
   private writers: ClipWriter[] = [];
   private frameIndex = 0;
+  private pumpedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly dir: string,
@@ -81,8 +82,13 @@ export class EvidenceRecorder {
       };
       this.ring.push(tf);
     }
-    for (const w of this.writers) this.pump(w);
-    this.finishReady();
+    // writing every few frames costs a system call each; once a second of audio is plenty
+    const newest = this.ring.newestEndMs;
+    if (newest !== null && (newest - this.pumpedAtMs >= 1000 || newest < this.pumpedAtMs)) {
+      this.pumpedAtMs = newest;
+      for (const w of this.writers) this.pump(w);
+      this.finishReady();
+    }
   }
 
   /** Follows the pending detections: starts clips for new ones, extends open ones, drops abandoned ones. */
@@ -96,6 +102,7 @@ export class EvidenceRecorder {
         w = this.open(p.id, p.recordingId, p.startMs);
       }
       if (w.key !== p.id) this.rekey(w, p);
+      this.moveStart(w, p.startMs);
       w.limitMs = p.state === 'open' ? Number.POSITIVE_INFINITY : p.endMs + this.marginMs;
       used.add(w);
       this.pump(w);
@@ -115,6 +122,7 @@ export class EvidenceRecorder {
       w = this.open(det.id, det.recordingId, det.startMs);
     }
     w.key = det.id;
+    this.moveStart(w, det.startMs);
     w.limitMs = det.endMs + this.marginMs;
     w.finalPath = clipPath(this.dir, det);
     this.cutAfter(w, w.limitMs);
@@ -131,7 +139,11 @@ export class EvidenceRecorder {
 
   /** The audio stopped (disconnect): final clips get no more frames, so finish them now. */
   flushFinal(): void {
-    for (const w of this.writers) if (w.finalPath !== null) this.finish(w);
+    for (const w of this.writers) {
+      if (w.finalPath === null) continue;
+      this.pump(w);
+      this.finish(w);
+    }
     this.writers = this.writers.filter((w) => w.finalPath === null);
   }
 
@@ -139,6 +151,7 @@ export class EvidenceRecorder {
   close(): void {
     this.flushFinal();
     for (const w of this.writers) {
+      this.pump(w);
       if (w.fd !== null) closeSync(w.fd);
       w.fd = null;
     }
@@ -216,6 +229,28 @@ export class EvidenceRecorder {
     }
     w.firstWrittenMs ??= frames[0].utcMs;
     w.lastWrittenMs = frames[frames.length - 1].utcMs;
+  }
+
+  /**
+   * The matcher moved the start earlier than the clip began: while the buffer still holds the audio,
+   * the clip is rewritten from the new start minus the margin (clips are small; this is rare).
+   */
+  private moveStart(w: ClipWriter, startMs: number): void {
+    if (startMs >= w.startMs - 250) return;
+    w.startMs = startMs;
+    w.fromMs = startMs - this.marginMs;
+    const oldest = this.ring.oldestMs;
+    if (oldest === null || oldest > w.fromMs + 100 || w.fd === null || w.firstWrittenMs === null) return;
+    if (w.firstWrittenMs <= w.fromMs + 100) return;
+    try {
+      ftruncateSync(w.fd, 0);
+      w.bytes = 0;
+      w.frames = [];
+      w.firstWrittenMs = null;
+      w.lastWrittenMs = Number.NEGATIVE_INFINITY;
+    } catch (err) {
+      this.onError(err as Error);
+    }
   }
 
   /** While open, a clip follows the live audio; once the end is known, what came after end + margin goes. */
