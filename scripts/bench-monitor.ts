@@ -62,6 +62,12 @@ function rssMb(pid: number | 'self'): number {
   }
 }
 
+/** JavaScript heap plus typed arrays and buffers, MB. */
+function jsMb(): number {
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external) / 2 ** 20;
+}
+
 /** PSS (shared library pages split between the processes using them) of a process, MB. */
 function pssMb(pid: number): number {
   try {
@@ -144,8 +150,11 @@ async function main(): Promise<void> {
   const store = openStore({ url: `sqlite:${join(work, 'tyndau.db')}` });
   await migrateToLatest(store);
   const repo = new MonitorRepository(store.db);
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc (memory per channel needs a collected heap)');
+  gc();
   const baseRss = rssMb('self');
+  const baseJs = jsMb();
 
   const runners: ChannelRunner[] = [];
   for (let i = 0; i < CHANNELS; i++) {
@@ -175,8 +184,8 @@ async function main(): Promise<void> {
   const wallSec = (performance.now() - t0) / 1000;
   const cpu1 = cpu();
   // what the runners hold once garbage is collected (they are still referenced here)
-  (globalThis as { gc?: () => void }).gc?.();
-  const steadyRss = rssMb('self');
+  gc();
+  const steadyJs = jsMb();
   const nodeCpu = cpu1.self - cpu0.self;
   const ffmpegCpu = cpu1.children - cpu0.children;
   const audioSec = CHANNELS * MINUTES * 60;
@@ -204,11 +213,12 @@ async function main(): Promise<void> {
     channelsPerCore: Math.floor(audioSec / (nodeCpu + ffmpegCpu)),
     cpuPercentPerChannel: round((100 * (nodeCpu + ffmpegCpu)) / audioSec, 3),
     nodePeakRssPerChannelMb: round((peakRss - baseRss) / CHANNELS),
-    nodeSteadyRssPerChannelMb: round((steadyRss - baseRss) / CHANNELS),
+    nodeHeapPerChannelMb: round((steadyJs - baseJs) / CHANNELS),
     ffmpegPssPerChannelMb: round(
       peakChildren.length ? peakChildren.reduce((s, x) => s + x, 0) / peakChildren.length : 0,
     ),
     baseRssMb: Math.round(baseRss),
+    peakRssMb: Math.round(peakRss),
     detections: rows.length,
     expectedDetections: expected,
     missing,

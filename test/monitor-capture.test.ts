@@ -103,6 +103,16 @@ describe('capture', () => {
     }
   });
 
+  it('kills a hung ffmpeg that no longer obeys SIGTERM', async () => {
+    const server = await fresh();
+    const c = capture(`${server.url}/live.mp3`);
+    while (c.samples() === 0) await new Promise((r) => setTimeout(r, 20));
+    // a stopped process neither writes nor handles SIGTERM: only SIGKILL ends it
+    process.kill(c.session.pid!, 'SIGSTOP');
+    const exit = await c.session.exited;
+    expect(exit).toMatchObject({ reason: 'stalled', forcedKill: true, signal: 'SIGKILL' });
+  });
+
   it('gives up on a source that never answers, with a clear message', async () => {
     const c = capture(`${server.url}/hang`);
     const exit = await c.session.exited;

@@ -304,6 +304,16 @@ describe('channels CLI', () => {
     writeFileSync(seed, '{not json');
     expect((await run('channels', 'import', seed)).err).toMatch(/cannot read JSON/);
     expect((await run('monitor', '--channel', 'zz')).err).toMatch(/unknown channel "zz"/);
+    const noIndex = await run(
+      'monitor',
+      '--channel',
+      'fm1',
+      '--index',
+      join(tmpdir(), 'tyndau-no-such-index'),
+      '--no-http',
+    );
+    expect(noIndex.code).toBe(2);
+    expect(noIndex.err).toMatch(/no reference index at .*tyndau-no-such-index \(enrol recordings/);
     expect((await run('monitor', '--config', '{"stallTimeoutMs": -1}')).err).toMatch(
       /stallTimeoutMs must not be negative/,
     );

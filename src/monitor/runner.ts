@@ -644,6 +644,7 @@ export class ChannelRunner {
   }
 
   private async fileStartMs(path: string): Promise<number> {
+    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new Error(`${path}: no such file`);
     const fromName = loggerFileStartMs(basename(path), this.channel.timeZone);
     if (fromName !== null) return fromName;
     // no time in the name: the file ended when it was last written

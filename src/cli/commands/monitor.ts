@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ReferenceIndex } from '../../index/index.js';
@@ -122,7 +122,16 @@ export function register(program: Command): void {
         }
         let index: ReferenceIndex | null = null;
         if (o.detect) {
-          index = ReferenceIndex.open(indexDir(o), { readonly: true });
+          const hint = '(enrol recordings with tyndau enroll, pass --index DIR, or run with --no-detect)';
+          if (!existsSync(indexDir(o))) throw new CliError(`no reference index at ${indexDir(o)} ${hint}`, 2);
+          try {
+            index = ReferenceIndex.open(indexDir(o), { readonly: true });
+          } catch (err) {
+            throw new CliError(
+              `cannot open the reference index at ${indexDir(o)}: ${(err as Error).message} ${hint}`,
+              2,
+            );
+          }
           if (index.stats().recordings === 0)
             log.warn({ index: indexDir(o) }, 'the reference index is empty');
         }
@@ -163,6 +172,12 @@ export function register(program: Command): void {
         if (refresh) clearInterval(refresh);
         await monitor.stop();
         index?.close();
+        const failed = monitor.runners.map((r) => r.health()).filter((h) => h.state === 'failed');
+        if (how === 'finished' && failed.length > 0) {
+          throw new CliError(
+            failed.map((h) => `channel ${h.channelId} failed: ${h.detail ?? 'unknown error'}`).join('\n'),
+          );
+        }
       } finally {
         await store.close();
       }
