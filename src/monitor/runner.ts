@@ -233,7 +233,16 @@ export class ChannelRunner {
         await this.sleep(5000);
         continue;
       }
-      const exit = await this.connect(0, next);
+      let exit: CaptureExit;
+      try {
+        exit = await this.connect(0, next);
+      } catch (err) {
+        // one unreadable logger file must not stop the folder
+        this.log.warn({ file: next, err }, 'logger file skipped');
+        this.detail = `${basename(next)} skipped: ${(err as Error).message}`;
+        this.cursor = basename(next);
+        continue;
+      }
       if (exit.reason === 'stopped') break;
       if (exit.reason !== 'ended') this.log.warn({ file: next, why: exit.message }, 'logger file failed');
       this.cursor = basename(next);
