@@ -910,3 +910,105 @@ afterAll(async () => {
   await admin.query(`drop database if exists ${dbName}`);
   await admin.end();
 });
+
+// ---- the CLI: accounts, tokens, and `tyndau serve` as its own process -----------------------------------
+
+describe('tyndau users and tyndau serve', () => {
+  it('creates accounts and tokens from the command line, and serves the API and pages with them', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { main } = await import('../src/cli/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tyndau-serve-'));
+    const db = `sqlite:${join(dir, 'tyndau.db')}`;
+    /** Runs the CLI in this process, with a password in TYNDAU_PASSWORD; returns its exit code and output. */
+    const cli = async (args: string[], password = '') => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const write = { out: process.stdout.write, err: process.stderr.write };
+      process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof process.stdout.write;
+      process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof process.stderr.write;
+      const saved = process.env.TYNDAU_PASSWORD;
+      process.env.TYNDAU_PASSWORD = password;
+      try {
+        const code = await main([...args, '--db', db]);
+        return { code, stdout: out.join(''), stderr: err.join('') };
+      } finally {
+        process.stdout.write = write.out;
+        process.stderr.write = write.err;
+        process.env.TYNDAU_PASSWORD = saved;
+      }
+    };
+    try {
+      const add = await cli(['users', 'add', 'Ops', '--role', 'operator'], 'a long enough password');
+      expect(add.code, add.stderr).toBe(0);
+      expect(add.stdout).toMatch(/^u-[0-9a-f]{16}\tops\toperator\n$/);
+      const short = await cli(['users', 'add', 'two', '--role', 'operator'], 'short');
+      expect(short.code).toBe(2);
+      expect(short.stderr).toContain('password must have at least 10 characters');
+      const noPassword = await cli(['users', 'add', 'four', '--role', 'operator']);
+      expect(noPassword.stderr).toContain(
+        'give the password on standard input (--password-stdin) or in TYNDAU_PASSWORD',
+      );
+      const badRole = await cli(['users', 'add', 'three', '--role', 'admin', '--no-password']);
+      expect(badRole.stderr).toContain('--role must be one of operator, cmo_reviewer');
+      const scoped = await cli(['users', 'add', 'bc', '--role', 'broadcaster', '--no-password']);
+      expect(scoped.stderr).toContain('a broadcaster account needs licenseeId');
+      const token = await cli(['users', 'token', 'ops', '--name', 'integration test']);
+      expect(token.code, token.stderr).toBe(0);
+      const secret = token.stdout.trim();
+      expect(secret).toMatch(/^tyd_/);
+      expect((await cli(['users', 'list'])).stdout).toMatch(/^ops\toperator\t\tactive\tops$/m);
+
+      const server = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/bin.ts',
+          'serve',
+          '--port',
+          '0',
+          '--db',
+          db,
+          '--index',
+          join(dir, 'index'),
+          '--log-level',
+          'warn',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let err = '';
+          server.stderr.on('data', (b: Buffer) => {
+            err += b.toString();
+            const m = /tyndau serve: (http:\/\/[^/]+)\//.exec(err);
+            if (m) resolve(m[1]);
+          });
+          server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+        });
+        const me = await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
+        expect(me.status).toBe(200);
+        expect((await me.json()).user.username).toBe('ops');
+        const home = await fetch(`${url}/`, { headers: { 'accept-language': 'ru' } });
+        expect(await home.text()).toContain('<html lang="ru">');
+        const login = await fetch(`${url}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'ops', password: 'a long enough password' }),
+        });
+        expect(login.status).toBe(200);
+        expect(login.headers.get('set-cookie')).toMatch(/^__Host-tyndau-session=.*; Secure; SameSite=Lax/);
+      } finally {
+        server.kill('SIGTERM');
+        await new Promise((r) => server.once('exit', r));
+      }
+      expect((await cli(['users', 'disable', 'ops'])).code).toBe(0);
+      expect((await cli(['users', 'list'])).stdout).toMatch(/^ops\toperator\t\tdisabled/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

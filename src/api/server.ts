@@ -61,15 +61,13 @@ export async function buildServer(
   const pageNotFound = extensions.map((e) => e.notFound?.(ctx)).find((f) => f !== undefined);
   app.setNotFoundHandler((req, reply) => {
     if (pageNotFound && !req.url.startsWith('/api/')) return pageNotFound(req, reply);
-    return reply
-      .code(404)
-      .send({
-        error: {
-          statusCode: 404,
-          code: 'not_found',
-          message: `no route ${req.method} ${req.url.split('?')[0]}`,
-        },
-      });
+    return reply.code(404).send({
+      error: {
+        statusCode: 404,
+        code: 'not_found',
+        message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      },
+    });
   });
 
   await app.register(cookie);

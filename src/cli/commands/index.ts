@@ -7,6 +7,8 @@ import { register as channels } from './channels.js';
 import { register as capture } from './capture.js';
 import { register as worker } from './worker.js';
 import { register as centre } from './centre.js';
+import { register as serve } from './serve.js';
+import { register as users } from './users.js';
 
 /**
  * Every CLI command module exports `register(program)`; add one line per module here.
@@ -15,3 +17,5 @@ import { register as centre } from './centre.js';
 export const commands: Array<(program: Command) => void> = [enroll, match, indexAdmin, monitor, channels];
 // distributed mode (src/distributed)
 commands.push(capture, worker, centre);
+// the web app and the HTTP API (src/api, src/web)
+commands.push(serve, users);
