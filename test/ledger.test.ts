@@ -10,6 +10,8 @@ import {
   RoyaltyRepository,
   entryHash,
   seedDemoCatalogue,
+  tupleJson,
+  type LineTuple,
   verifyLedger,
   type AccrualLine,
   type LedgerEntry,
@@ -62,7 +64,7 @@ beforeAll(async () => {
   lines = (await store.db.selectFrom('accrual_lines').selectAll().orderBy('seq').execute()).map((r) => ({
     seq: Number(r.seq),
     entrySeq: Number(r.entry_seq),
-    kind: r.kind as AccrualLine['kind'],
+    kind: r.reverses_seq === null ? ('accrual' as const) : ('reversal' as const),
     reversesSeq: r.reverses_seq === null ? null : Number(r.reverses_seq),
     detectionId: r.detection_id,
     rightType: r.right_type as AccrualLine['rightType'],
@@ -71,11 +73,11 @@ beforeAll(async () => {
     shareId: r.share_id,
     subjectId: r.subject_id,
     airtimeMs: Number(r.airtime_ms),
-    units: r.units,
+    weightedUs: Number(r.weighted_us),
     grossTiyn: Number(r.gross_tiyn),
     deductionTiyn: Number(r.deduction_tiyn),
     netTiyn: Number(r.net_tiyn),
-    tariffVersionId: r.tariff_version_id,
+    tariffVersionId: '',
   }));
   await store.close(); // checkpoints the WAL into the file
 });
@@ -184,9 +186,9 @@ describe('ledger verify catches tampering with the real SQLite file', () => {
     const v = await tamper((db) =>
       db
         .prepare(
-          "insert into accrual_lines values (?, ?, 'accrual', null, 'd01', 'performing', 'rh-composer-1', null, null, null, 1000, '0', 99999, 0, 99999, ?)",
+          "insert into accrual_lines values (?, ?, null, 'd01', 'performing', 'rh-composer-1', null, null, null, 1000, 0, 99999, 0, 99999)",
         )
-        .run(last.seq + 1, last.entrySeq, last.tariffVersionId),
+        .run(last.seq + 1, last.entrySeq),
     );
     expect(v.problem).toMatchObject({ kind: 'inserted', lineSeq: last.seq + 1 });
   });
@@ -240,7 +242,6 @@ async function* iter<T>(xs: readonly T[]): AsyncIterable<T> {
 }
 
 const LINE_FIELDS = [
-  'kind',
   'reversesSeq',
   'detectionId',
   'rightType',
@@ -249,11 +250,10 @@ const LINE_FIELDS = [
   'shareId',
   'subjectId',
   'airtimeMs',
-  'units',
+  'weightedUs',
   'grossTiyn',
   'deductionTiyn',
   'netTiyn',
-  'tariffVersionId',
   'entrySeq',
 ] as const;
 const ENTRY_FIELDS = [
@@ -276,6 +276,64 @@ function mutate(value: unknown, salt: number): unknown {
   if (typeof value === 'string') return `${value}${String.fromCharCode(97 + (salt % 26))}`;
   return salt % 2 ? 'x' : 1;
 }
+
+describe('canonical line form', () => {
+  it('property: tupleJson writes exactly what JSON.stringify writes', () => {
+    const str = fc.option(
+      fc.string({
+        unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        maxLength: 12,
+      }),
+      { nil: null },
+    );
+    const int = fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 });
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          int,
+          int,
+          fc.option(int, { nil: null }),
+          str,
+          fc.string(),
+          str,
+          str,
+          str,
+          str,
+          int,
+          int,
+          int,
+          int,
+          int,
+        ),
+        (t) => {
+          const tuple = [...t] as unknown as LineTuple;
+          expect(tupleJson(tuple)).toBe(JSON.stringify(tuple));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(
+      tupleJson([1, 2, null, 'a"b\\c\u0001\ud800', 'performing', null, null, null, null, -0, 0, 5, 0, 5]),
+    ).toBe(
+      JSON.stringify([
+        1,
+        2,
+        null,
+        'a"b\\c\u0001\ud800',
+        'performing',
+        null,
+        null,
+        null,
+        null,
+        -0,
+        0,
+        5,
+        0,
+        5,
+      ]),
+    );
+  });
+});
 
 describe('property: verification catches any tampering', () => {
   it('changed line fields, changed entry fields, removed or swapped lines and entries', async () => {

@@ -13,6 +13,7 @@ import {
   type AccrueResult,
   type UsageRow,
 } from '../src/royalty/index.js';
+import { openAccrualStore } from '../src/royalty/open.js';
 import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
 
 const DAY = 86_400_000;
@@ -159,7 +160,8 @@ describe('accrual on a real SQLite file', () => {
   let first: AccrueResult;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tyndau-royalty-'));
-    store = openStore({ url: `sqlite:${join(dir, 'tyndau.db')}` });
+    // with the better-sqlite3 handle: prepared statements reused (the PostgreSQL test compares the plain path)
+    store = openAccrualStore(`sqlite:${join(dir, 'tyndau.db')}`);
     await migrateToLatest(store);
     repo = await seedScenario(store);
     first = await repo.accrue('2026-11', { asOfMs: ASOF });
@@ -277,7 +279,7 @@ describe('accrual on a real SQLite file', () => {
     const reversal = await store.db
       .selectFrom('accrual_lines')
       .selectAll()
-      .where('kind', '=', 'reversal')
+      .where('reverses_seq', 'is not', null)
       .where('reserve_reason', '=', 'unregistered_share')
       .executeTakeFirstOrThrow();
     expect(Number(reversal.gross_tiyn)).toBeLessThan(0);

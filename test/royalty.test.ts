@@ -11,6 +11,7 @@ import {
 } from '../src/catalog/index.js';
 import {
   allocateProRata,
+  allocateProRataSmall,
   compileRules,
   effectiveLines,
   largestRemainder,
@@ -80,24 +81,21 @@ class MemoryLedger implements AccrualSink {
         rights: new Map(ids.filter((id) => world.rights.has(id)).map((id) => [id, world.rights.get(id)!])),
         mandates: world.mandates,
       }),
-      accruedBuckets: async (_p, licenceId) => {
-        const seen = new Map<string, BucketKey>();
-        for (const e of this.entries)
-          if (e.licenceId === licenceId) seen.set(`${e.bucket.channelId}|${e.bucket.day}`, e.bucket);
-        return [...seen.values()];
-      },
-      effectiveLines: async (_p, licenceId, bucket) => {
-        const entrySeqs = new Set(
+      accruedChannels: async (_p, licenceId) => [
+        ...new Set(this.entries.filter((e) => e.licenceId === licenceId).map((e) => e.bucket.channelId)),
+      ],
+      effectiveLines: async (_p, licenceId, channelId) => {
+        const dayOf = new Map(
           this.entries
-            .filter(
-              (e) =>
-                e.licenceId === licenceId &&
-                e.bucket.channelId === bucket.channelId &&
-                e.bucket.day === bucket.day,
-            )
-            .map((e) => e.seq),
+            .filter((e) => e.licenceId === licenceId && e.bucket.channelId === channelId)
+            .map((e) => [e.seq, e.bucket.day]),
         );
-        return effectiveLines(this.lines.filter((l) => entrySeqs.has(l.entrySeq)));
+        const out = new Map<string, AccrualLine[]>();
+        for (const l of effectiveLines(this.lines.filter((x) => dayOf.has(x.entrySeq)))) {
+          const day = dayOf.get(l.entrySeq)!;
+          out.set(day, [...(out.get(day) ?? []), l]);
+        }
+        return out;
       },
     };
   }
@@ -200,6 +198,23 @@ describe('largest remainder', () => {
     expect(() => allocateProRata(5n, [0n, 0n])).toThrow(/every weight is zero/);
     // quotas 2.5 + 2.5 + 2.6 = 7.6: total 8 gives the third its extra tiyn first, then the first
     expect(largestRemainder(8n, [25n, 25n, 26n], 10n)).toEqual([3n, 2n, 3n]);
+  });
+
+  it('property: the double-precision path gives exactly the bigint result', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.array(fc.integer({ min: 0, max: 100_000_000 }), { minLength: 1, maxLength: 8 }),
+        (total, weights) => {
+          fc.pre(weights.some((w) => w > 0));
+          const small = allocateProRataSmall(total, weights);
+          expect(small).not.toBeNull();
+          expect(small!.map(BigInt)).toEqual(allocateProRata(BigInt(total), weights.map(BigInt)));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(allocateProRataSmall(2 ** 40, [2 ** 20, 1])).toBeNull(); // would pass 2^53: the caller falls back to bigint
   });
 
   it('property: parts sum to the total and each is floor or ceil of its quota', () => {
@@ -541,7 +556,7 @@ describe('slots: who gets a right type of an airing', () => {
     );
     const slots = slotsFor(rights, 'performing', 0, 'AUTH', (h) => (h === 'A' ? m('A') : []));
     expect(slots.map((s) => [s.holderId, s.reserveReason, s.subjectId, Number(s.weight)])).toEqual([
-      ['A', null, 'W1', 6000 * 7000],
+      ['A', null, null, 6000 * 7000],
       [null, 'unregistered_share', 'W1', 6000 * 3000],
       [null, 'share_conflict', 'W2', 4000 * 10000],
     ]);

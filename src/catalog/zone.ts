@@ -11,7 +11,10 @@ const QUARTER_MS = 900_000;
 const DAY_MS = 86_400_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsetCache = new Map<string, number>();
+/** Per zone: quarter-hour index -> offset ms. Numeric keys: no string building on the hot path. */
+const offsetCache = new Map<string, Map<number, number>>();
+/** Per zone: local day index -> "YYYY-MM-DD". */
+const dateCache = new Map<string, Map<number, string>>();
 
 function formatter(zone: string): Intl.DateTimeFormat {
   let f = formatters.get(zone);
@@ -43,8 +46,9 @@ export function assertTimeZone(zone: string): void {
 /** The zone's offset from UTC at `ms`, in milliseconds (UTC+5 -> 18 000 000). */
 export function zoneOffsetMs(zone: string, ms: number): number {
   const quarter = Math.floor(ms / QUARTER_MS);
-  const key = `${zone}|${quarter}`;
-  const cached = offsetCache.get(key);
+  let cache = offsetCache.get(zone);
+  if (!cache) offsetCache.set(zone, (cache = new Map()));
+  const cached = cache.get(quarter);
   if (cached !== undefined) return cached;
   const at = quarter * QUARTER_MS;
   const parts = formatter(zone).formatToParts(new Date(at));
@@ -58,9 +62,15 @@ export function zoneOffsetMs(zone: string, ms: number): number {
     get('second'),
   );
   const offset = asUtc - at;
-  if (offsetCache.size > 200_000) offsetCache.clear();
-  offsetCache.set(key, offset);
+  if (cache.size > 200_000) cache.clear();
+  cache.set(quarter, offset);
   return offset;
+}
+
+/** Milliseconds since local midnight at `ms`. */
+export function localMsOfDay(zone: string, ms: number): number {
+  const local = ms + zoneOffsetMs(zone, ms);
+  return ((local % DAY_MS) + DAY_MS) % DAY_MS;
 }
 
 export interface LocalDateTime {
@@ -92,8 +102,17 @@ export function fromLocal(zone: string, year: number, month: number, day: number
 
 /** YYYY-MM-DD of the local date at `ms`. */
 export function localDate(zone: string, ms: number): string {
-  const l = toLocal(zone, ms);
-  return `${l.year}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
+  const dayIndex = Math.floor((ms + zoneOffsetMs(zone, ms)) / DAY_MS);
+  let cache = dateCache.get(zone);
+  if (!cache) dateCache.set(zone, (cache = new Map()));
+  let s = cache.get(dayIndex);
+  if (s === undefined) {
+    const d = new Date(dayIndex * DAY_MS);
+    s = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+    if (cache.size > 100_000) cache.clear();
+    cache.set(dayIndex, s);
+  }
+  return s;
 }
 
 /** "YYYY-MM-DD HH:MM:SS" local wall-clock time at `ms`. */

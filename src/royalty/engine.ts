@@ -1,7 +1,15 @@
 import type { Cmo, Licence, Licensee, Mandate, RightType, TariffVersion } from '../catalog/index.js';
-import { MICRO, allocateProRata, floorDiv, largestRemainder, roundHalfUp, toTiyn } from './money.js';
+import {
+  MICRO,
+  allocateProRata,
+  allocateProRataSmall,
+  floorDiv,
+  largestRemainder,
+  roundHalfUp,
+  toTiyn,
+} from './money.js';
 import type { CompiledRules } from './rules.js';
-import { slotsFor, type RecordingRights, type ReserveReason } from './slots.js';
+import { slotSet, slotsFor, type RecordingRights, type ReserveReason, type SlotSet } from './slots.js';
 import { UNITS_PER_MS, type Weighing } from './weigh.js';
 
 /**
@@ -22,20 +30,28 @@ export interface LineDraft {
   shareId: string | null;
   subjectId: string | null;
   airtimeMs: number;
-  /** Weighted airtime units (bigint as a decimal string; UNITS_PER_MS per ms at weight 1). */
-  units: string;
+  /** Weighted airtime in microseconds (truncated; the exact units are recomputable from detection and rules). */
+  weightedUs: number;
   grossTiyn: number;
   deductionTiyn: number;
   netTiyn: number;
 }
 
-/** A line as the ledger holds it. Reversals carry the negated amounts of the line they reverse. */
+/**
+ * A line as the ledger holds it. Reversals carry the negated amounts of the line they reverse; `kind`
+ * follows from reversesSeq, and the tariff version is the entry's (one per licence and period).
+ */
 export interface AccrualLine extends LineDraft {
   seq: number;
   entrySeq: number;
   kind: LineKind;
   reversesSeq: number | null;
   tariffVersionId: string;
+}
+
+/** Weighted airtime units (UNITS_PER_MS per ms) as whole microseconds. */
+export function weightedUs(units: bigint): number {
+  return Number(units / 1_000_000_000_000_000n);
 }
 
 export interface BucketKey {
@@ -137,42 +153,62 @@ export function allocateBucket(
   cmoId: string,
   rightsOf: (recordingId: string) => RecordingRights,
   mandatesOf: (holderId: string) => readonly Mandate[],
+  slotsOf: (rights: RecordingRights, rightType: RightType, atMs: number, cmoId: string) => SlotSet = (
+    r,
+    rt,
+    t,
+    c,
+  ) => slotSet(slotsFor(r, rt, t, c, mandatesOf)),
 ): LineDraft[] {
   const perAiring = allocateProRata(
     amountTiyn,
     airings.map((a) => a.weighing.units),
   );
   const lines: LineDraft[] = [];
+  // Below the bucket, amounts are small: exact double arithmetic, bigint only when a product could pass 2^53.
   const splitWeights = rules.split.map((s) => s.percentMicro);
-  airings.forEach((airing, i) => {
-    const perRight = allocateProRata(perAiring[i], splitWeights);
+  const splitNum = splitWeights.map(Number);
+  const adminNum = Number(rules.administrationPercentMicro);
+  const hundredMicro = 100 * 1_000_000;
+  const split = (total: number, weightsNum: number[], weights: readonly bigint[]): number[] =>
+    allocateProRataSmall(total, weightsNum) ?? allocateProRata(BigInt(total), weights).map((x) => toTiyn(x));
+  for (let i = 0; i < airings.length; i++) {
+    const airing = airings[i];
+    const amount = toTiyn(perAiring[i]);
+    const perRight = split(amount, splitNum, splitWeights);
     const rights = rightsOf(airing.recordingId);
-    rules.split.forEach((split, r) => {
-      const slots = slotsFor(rights, split.rightType, airing.startMs, cmoId, mandatesOf);
-      const perSlot = allocateProRata(
-        perRight[r],
-        slots.map((s) => s.weight),
-      );
-      slots.forEach((slot, k) => {
+    const weighted = weightedUs(airing.weighing.units);
+    for (let r = 0; r < rules.split.length; r++) {
+      const rightType = rules.split[r].rightType;
+      const set = slotsOf(rights, rightType, airing.startMs, cmoId);
+      const slots = set.slots;
+      const perSlot = split(perRight[r], set.weightsNum, set.weights);
+      for (let k = 0; k < slots.length; k++) {
+        const slot = slots[k];
         const gross = perSlot[k];
-        const deduction =
-          slot.reserveReason === null ? floorDiv(gross * rules.administrationPercentMicro, 100n * MICRO) : 0n;
+        let deduction = 0;
+        if (slot.reserveReason === null && adminNum > 0) {
+          const a = gross * adminNum;
+          deduction = Number.isSafeInteger(a)
+            ? (a - (a % hundredMicro)) / hundredMicro
+            : toTiyn(floorDiv(BigInt(gross) * rules.administrationPercentMicro, 100n * MICRO));
+        }
         lines.push({
           detectionId: airing.detectionId,
-          rightType: split.rightType,
+          rightType,
           holderId: slot.holderId,
           reserveReason: slot.reserveReason,
           shareId: slot.shareId,
           subjectId: slot.subjectId,
           airtimeMs: airing.weighing.airtimeMs,
-          units: airing.weighing.units.toString(),
-          grossTiyn: toTiyn(gross),
-          deductionTiyn: toTiyn(deduction),
-          netTiyn: toTiyn(gross - deduction),
+          weightedUs: weighted,
+          grossTiyn: gross,
+          deductionTiyn: deduction,
+          netTiyn: gross - deduction,
         });
-      });
-    });
-  });
+      }
+    }
+  }
   return lines;
 }
 
@@ -190,7 +226,7 @@ export function noUsageLines(amountTiyn: bigint, rules: CompiledRules): LineDraf
     shareId: null,
     subjectId: null,
     airtimeMs: 0,
-    units: '0',
+    weightedUs: 0,
     grossTiyn: toTiyn(perRight[r]),
     deductionTiyn: 0,
     netTiyn: toTiyn(perRight[r]),
@@ -202,7 +238,7 @@ function lineKey(l: LineDraft): string {
 }
 
 function lineValue(l: LineDraft, tariffVersionId: string): string {
-  return `${l.airtimeMs}\u0000${l.units}\u0000${l.grossTiyn}\u0000${l.deductionTiyn}\u0000${l.netTiyn}\u0000${tariffVersionId}`;
+  return `${l.airtimeMs}\u0000${l.weightedUs}\u0000${l.grossTiyn}\u0000${l.deductionTiyn}\u0000${l.netTiyn}\u0000${tariffVersionId}`;
 }
 
 /**
@@ -214,6 +250,7 @@ export function diffBucket(
   desired: readonly LineDraft[],
   tariffVersionId: string,
 ): { reversals: AccrualLine[]; additions: LineDraft[] } {
+  if (effective.length === 0) return { reversals: [], additions: [...desired] };
   const old = new Map<string, AccrualLine>();
   for (const l of effective) old.set(lineKey(l), l);
   const reversals: AccrualLine[] = [];

@@ -17,7 +17,7 @@ import type { AccrualLine } from './engine.js';
 import { formatKzt, formatMicro } from './money.js';
 import type { TariffRules } from './rules.js';
 import { RESERVE_REASON_TEXT } from './slots.js';
-import { formatWeightedSec, type Weighing } from './weigh.js';
+import { formatWeightedUs, type Weighing } from './weigh.js';
 
 /** Everything a line points to, gathered by the repository; explainLine puts it in plain words. */
 export interface LineTrace {
@@ -134,7 +134,7 @@ export function explainLine(t: LineTrace): string {
     out.push(
       `${n++}. Weighing under tariff "${t.tariffName}" version ${t.tariffVersion.version} (${t.tariffVersion.id}, in force from ${formatDateMs(t.tariffVersion.validFromMs)}, rules hash ${t.tariffVersion.rulesHash.slice(0, 12)}...): ` +
         `${parts.join(' + ') || 'no paid airtime'}; times channel weight ${formatMicro(w.channelWeightMicro)} and use-type weight ${formatMicro(w.useTypeWeightMicro)} (${w.useType}) ` +
-        `= ${formatWeightedSec(BigInt(l.units.replace('-', '')))} weighted seconds.`,
+        `= ${formatWeightedUs(Math.abs(l.weightedUs))} weighted seconds.`,
     );
     if (rules.dayparts?.length) {
       out.push(

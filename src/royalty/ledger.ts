@@ -38,12 +38,35 @@ export interface LedgerEntry {
   hash: string;
 }
 
-/** A line's canonical form: a JSON array of every stored column in a fixed order. */
-export function lineCanonical(l: AccrualLine): string {
-  return JSON.stringify([
-    l.seq,
-    l.entrySeq,
-    l.kind,
+/**
+ * A line as a tuple of every stored column, in a fixed order (also the column order of accrual_lines).
+ * Its kind is implied by reversesSeq and its tariff version is its entry's, both covered by the entry hash.
+ */
+export type LineTuple = [
+  seq: number,
+  entrySeq: number,
+  reversesSeq: number | null,
+  detectionId: string | null,
+  rightType: string,
+  holderId: string | null,
+  reserveReason: string | null,
+  shareId: string | null,
+  subjectId: string | null,
+  airtimeMs: number,
+  weightedUs: number,
+  grossTiyn: number,
+  deductionTiyn: number,
+  netTiyn: number,
+];
+
+export function lineTuple(
+  l: Omit<AccrualLine, 'seq' | 'entrySeq'>,
+  seq: number,
+  entrySeq: number,
+): LineTuple {
+  return [
+    seq,
+    entrySeq,
     l.reversesSeq,
     l.detectionId,
     l.rightType,
@@ -52,20 +75,39 @@ export function lineCanonical(l: AccrualLine): string {
     l.shareId,
     l.subjectId,
     l.airtimeMs,
-    l.units,
+    l.weightedUs,
     l.grossTiyn,
     l.deductionTiyn,
     l.netTiyn,
-    l.tariffVersionId,
-  ]);
+  ];
+}
+
+/** Strings that JSON writes as-is between quotes (no quote, backslash, control or surrogate characters). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function jsonString(s: string | null): string {
+  return s === null ? 'null' : PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** JSON.stringify(tuple), byte for byte, without its generic machinery (this runs once per line). */
+export function tupleJson(t: LineTuple): string {
+  return `[${t[0]},${t[1]},${t[2] === null ? 'null' : t[2]},${jsonString(t[3])},${jsonString(t[4])},${jsonString(t[5])},${jsonString(t[6])},${jsonString(t[7])},${jsonString(t[8])},${t[9] === 0 ? 0 : t[9]},${t[10] === 0 ? 0 : t[10]},${t[11] === 0 ? 0 : t[11]},${t[12] === 0 ? 0 : t[12]},${t[13] === 0 ? 0 : t[13]}]`;
+}
+
+/** A line's canonical form: the JSON array of its tuple. */
+export function lineCanonical(l: AccrualLine): string {
+  return tupleJson(lineTuple(l, l.seq, l.entrySeq));
 }
 
 export class LinesDigest {
   private hash: Hash = createHash('sha256');
   count = 0;
   add(line: AccrualLine): void {
-    this.hash.update(lineCanonical(line));
-    this.hash.update('\n');
+    this.addTuple(lineTuple(line, line.seq, line.entrySeq));
+  }
+  addTuple(tuple: LineTuple): void {
+    this.hash.update(`${tupleJson(tuple)}\n`);
     this.count++;
   }
   digest(): string {

@@ -102,6 +102,38 @@ export function largestRemainder(total: bigint, quotaNums: readonly bigint[], de
   return out;
 }
 
+/**
+ * allocateProRata in doubles, for the small amounts of one airing: exact because every product and sum
+ * stays below 2^53 (checked; null when it would not, and the caller uses the bigint version).
+ * Floors come from the remainder (a % b is exact), never from a rounded quotient.
+ */
+export function allocateProRataSmall(total: number, weights: readonly number[]): number[] | null {
+  const n = weights.length;
+  if (n === 1) return weights[0] > 0 || total === 0 ? [total] : null;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += weights[i];
+  if (!(sum > 0) || total < 0 || total * sum > Number.MAX_SAFE_INTEGER) return null;
+  const out = new Array<number>(n);
+  const rems = new Array<number>(n);
+  let given = 0;
+  for (let i = 0; i < n; i++) {
+    const a = total * weights[i];
+    const r = a % sum;
+    out[i] = (a - r) / sum;
+    rems[i] = r;
+    given += out[i];
+  }
+  let left = total - given;
+  while (left > 0) {
+    let best = -1;
+    for (let i = 0; i < n; i++) if (rems[i] > 0 && (best < 0 || rems[i] > rems[best])) best = i;
+    out[best] += 1;
+    rems[best] = 0;
+    left--;
+  }
+  return out;
+}
+
 /** Splits `total` pro rata over non-negative weights by largest remainder (all-zero weights: an error). */
 export function allocateProRata(total: bigint, weights: readonly bigint[]): bigint[] {
   let sum = 0n;

@@ -4,6 +4,7 @@ import {
   CatalogRepository,
   formatDateMs,
   formatLocal,
+  localDate,
   parsePeriod,
   toTariffVersion,
   type Mandate,
@@ -13,15 +14,17 @@ import {
   type ShareSubjectKind,
 } from '../catalog/index.js';
 import type { DB, Store, StoreKind } from '../store/index.js';
-import { insertRows } from './batch.js';
+import { insertRows, prepared, rawSqlite, type RawSqlite } from './batch.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
-import type { AccrualLicence, AccrualLine, BucketKey, LineDraft, LineKind } from './engine.js';
+import type { AccrualLicence, AccrualLine } from './engine.js';
 import { effectiveLines } from './engine.js';
 import type { LineTrace } from './explain.js';
 import {
   GENESIS_HASH,
   LinesDigest,
   entryHash,
+  lineTuple,
+  type LineTuple,
   verifyLedger,
   type EntryKind,
   type LedgerEntry,
@@ -47,7 +50,7 @@ import {
   type StatementLine,
   type UsageRow,
 } from './statements.js';
-import { weighDetection } from './weigh.js';
+import { formatWeightedUs, weighDetection } from './weigh.js';
 
 /** The royalty stage's adapter: accrual runs, the ledger, tariffs, usage confirmation, reports. */
 
@@ -57,7 +60,6 @@ const DAY_MS = 86_400_000;
 const LINE_COLUMNS = [
   'seq',
   'entry_seq',
-  'kind',
   'reverses_seq',
   'detection_id',
   'right_type',
@@ -66,11 +68,10 @@ const LINE_COLUMNS = [
   'share_id',
   'subject_id',
   'airtime_ms',
-  'units',
+  'weighted_us',
   'gross_tiyn',
   'deduction_tiyn',
   'net_tiyn',
-  'tariff_version_id',
 ] as const;
 const ENTRY_COLUMNS = [
   'seq',
@@ -96,11 +97,12 @@ export class RoyaltyError extends Error {
   }
 }
 
-function toLine(r: DB['accrual_lines']): AccrualLine {
+/** A stored line; its tariff version is its entry's (pass it when the caller knows it). */
+function toLine(r: DB['accrual_lines'], tariffVersionId = ''): AccrualLine {
   return {
     seq: Number(r.seq),
     entrySeq: Number(r.entry_seq),
-    kind: r.kind as LineKind,
+    kind: r.reverses_seq === null ? 'accrual' : 'reversal',
     reversesSeq: r.reverses_seq === null ? null : Number(r.reverses_seq),
     detectionId: r.detection_id,
     rightType: r.right_type as RightType,
@@ -109,11 +111,11 @@ function toLine(r: DB['accrual_lines']): AccrualLine {
     shareId: r.share_id,
     subjectId: r.subject_id,
     airtimeMs: Number(r.airtime_ms),
-    units: r.units,
+    weightedUs: Number(r.weighted_us),
     grossTiyn: Number(r.gross_tiyn),
     deductionTiyn: Number(r.deduction_tiyn),
     netTiyn: Number(r.net_tiyn),
-    tariffVersionId: r.tariff_version_id,
+    tariffVersionId,
   };
 }
 
@@ -134,27 +136,6 @@ function toEntry(r: DB['ledger_entries']): LedgerEntry {
     prevHash: r.prev_hash,
     hash: r.hash,
   };
-}
-
-function lineRow(l: AccrualLine): unknown[] {
-  return [
-    l.seq,
-    l.entrySeq,
-    l.kind,
-    l.reversesSeq,
-    l.detectionId,
-    l.rightType,
-    l.holderId,
-    l.reserveReason,
-    l.shareId,
-    l.subjectId,
-    l.airtimeMs,
-    l.units,
-    l.grossTiyn,
-    l.deductionTiyn,
-    l.netTiyn,
-    l.tariffVersionId,
-  ];
 }
 
 export interface EntrySpec {
@@ -182,6 +163,7 @@ export class LedgerAppender {
   constructor(
     private trx: Transaction<DB>,
     private kind: StoreKind,
+    private raw: RawSqlite | null = null,
   ) {}
 
   async open(): Promise<void> {
@@ -200,13 +182,23 @@ export class LedgerAppender {
   }
 
   append(spec: EntrySpec, lines: ReadonlyArray<Omit<AccrualLine, 'seq' | 'entrySeq'>> = []): LedgerEntry {
+    return this.appendTuples(
+      spec,
+      lines.map((l) => lineTuple(l, 0, 0)),
+    );
+  }
+
+  /** Appends an entry whose lines come as tuples; their seq and entry seq (slots 0 and 1) are set here. */
+  appendTuples(spec: EntrySpec, lines: LineTuple[]): LedgerEntry {
     const seq = this.head.seq + 1;
     const first = lines.length ? this.head.lineSeq + 1 : null;
     const digest = new LinesDigest();
     for (let i = 0; i < lines.length; i++) {
-      const line = { ...lines[i], seq: first! + i, entrySeq: seq } as AccrualLine;
-      digest.add(line);
-      this.lineRows.push(lineRow(line));
+      const tuple = lines[i];
+      tuple[0] = first! + i;
+      tuple[1] = seq;
+      digest.addTuple(tuple);
+      this.lineRows.push(tuple);
     }
     const content: Omit<LedgerEntry, 'hash'> = {
       seq,
@@ -235,9 +227,9 @@ export class LedgerAppender {
 
   async writePending(): Promise<void> {
     if (this.lineRows.length)
-      await insertRows(this.trx, this.kind, 'accrual_lines', LINE_COLUMNS, this.lineRows);
+      await insertRows(this.trx, this.kind, 'accrual_lines', LINE_COLUMNS, this.lineRows, this.raw);
     if (this.entryRows.length)
-      await insertRows(this.trx, this.kind, 'ledger_entries', ENTRY_COLUMNS, this.entryRows);
+      await insertRows(this.trx, this.kind, 'ledger_entries', ENTRY_COLUMNS, this.entryRows, this.raw);
     this.lineRows = [];
     this.entryRows = [];
   }
@@ -289,29 +281,6 @@ function entryField(e: LedgerEntry, c: (typeof ENTRY_COLUMNS)[number]): unknown 
   }
 }
 
-function negateUnits(units: string): string {
-  return units.startsWith('-') ? units.slice(1) : units === '0' ? '0' : `-${units}`;
-}
-
-function reversalOf(l: AccrualLine): Omit<AccrualLine, 'seq' | 'entrySeq'> {
-  return {
-    kind: 'reversal',
-    reversesSeq: l.seq,
-    detectionId: l.detectionId,
-    rightType: l.rightType,
-    holderId: l.holderId,
-    reserveReason: l.reserveReason,
-    shareId: l.shareId,
-    subjectId: l.subjectId,
-    airtimeMs: -l.airtimeMs,
-    units: negateUnits(l.units),
-    grossTiyn: -l.grossTiyn,
-    deductionTiyn: -l.deductionTiyn,
-    netTiyn: -l.netTiyn,
-    tariffVersionId: l.tariffVersionId,
-  };
-}
-
 export interface AccrueOptions {
   asOfMs?: number;
   /** Pending detections count once they are this old (nobody reviewed them in time). Default 7 days. */
@@ -320,7 +289,12 @@ export interface AccrueOptions {
   disputeWindowDays?: number;
   /** Run even if a lock from a crashed run remains. */
   force?: boolean;
-  onProgress?: (info: { licenceId: string; pass: 1 | 2; channelId: string; airings: number }) => void;
+  /**
+   * Update the per-holder line index (holder_lines) at the end (default true). Statements bring it up to
+   * date themselves, so a bulk run may leave it to them or to a later indexHolderLines().
+   */
+  indexHolders?: boolean;
+  onProgress?: (info: { licenseeId: string; pass: 1 | 2; channelId: string; airings: number }) => void;
 }
 
 export interface AccrueResult extends RunSummary {
@@ -340,12 +314,14 @@ export class RoyaltyRepository {
   readonly catalog: CatalogRepository;
   private db: Kysely<DB>;
   private kind: StoreKind;
+  private raw: RawSqlite | null;
   constructor(
     store: Store,
     private now: () => number = Date.now,
   ) {
     this.db = store.db;
     this.kind = store.kind;
+    this.raw = rawSqlite(store);
     this.catalog = new CatalogRepository(store.db, now);
   }
 
@@ -578,7 +554,7 @@ export class RoyaltyRepository {
       const revision = priorRevision + 1;
       const excluded = await this.acceptedDisputeDetections(period.id);
       const source = this.source(asOfMs, reviewMs, excluded);
-      const sink = new LedgerSink(this.db, this.kind, period.id, revision, asOfMs);
+      const sink = new LedgerSink(this.db, this.kind, period.id, revision, asOfMs, this.raw);
       const summary = await runAccrual(
         { period, asOfMs, licences, periodHasLines: priorRevision > 0, onProgress: opts.onProgress },
         source,
@@ -598,7 +574,7 @@ export class RoyaltyRepository {
         ]);
         headSeq = entry.seq;
       }
-      await this.indexHolderLines();
+      if (opts.indexHolders ?? true) await this.indexHolderLines();
       for (const lic of licences) {
         await this.db
           .insertInto('usage_reports')
@@ -673,9 +649,55 @@ export class RoyaltyRepository {
   private source(asOfMs: number, reviewMs: number, excluded: ReadonlySet<string>): AccrualSource {
     const db = this.db;
     const catalog = this.catalog;
+    const raw = this.raw;
     const pageSize = 5000;
     return {
       async *detections(channelId: string, fromMs: number, toMs: number): AsyncIterable<DetectionRow[]> {
+        if (raw) {
+          // Prepared once, rows as arrays: the same query as below, without per-row objects.
+          const st = prepared(
+            raw,
+            `select id, recording_id, start_ms, end_ms, use_type from detections
+             where channel_id = ? and start_ms >= ? and start_ms < ? and created_at_ms <= ?
+               and (status in ('confirmed', 'reassigned') or (status = 'pending' and created_at_ms <= ?))
+               and (start_ms > ? or (start_ms = ? and id > ?))
+             order by start_ms, id limit ?`,
+          );
+          let lastStart = fromMs - 1;
+          let lastId = '';
+          for (;;) {
+            const rows = st
+              .raw(true)
+              .all(
+                channelId,
+                lastStart,
+                toMs,
+                asOfMs,
+                asOfMs - reviewMs,
+                lastStart,
+                lastStart,
+                lastId,
+                pageSize,
+              ) as Array<[string, string, number, number, string | null]>;
+            if (rows.length === 0) return;
+            const page: DetectionRow[] = [];
+            for (const r of rows) {
+              if (excluded.has(r[0])) continue;
+              page.push({
+                id: r[0],
+                channelId,
+                recordingId: r[1],
+                startMs: Number(r[2]),
+                endMs: Number(r[3]),
+                useType: r[4],
+              });
+            }
+            yield page;
+            if (rows.length < pageSize) return;
+            lastStart = Number(rows[rows.length - 1][2]);
+            lastId = rows[rows.length - 1][0];
+          }
+        }
         let last: { start: number; id: string } | null = null;
         for (;;) {
           let q = db
@@ -725,39 +747,39 @@ export class RoyaltyRepository {
       async recordingRights(ids: string[]) {
         return loadRecordingRights(db, catalog, ids);
       },
-      async accruedBuckets(periodId: string, licenceId: string): Promise<BucketKey[]> {
+      async accruedChannels(periodId: string, licenceId: string): Promise<string[]> {
         const rows = await db
           .selectFrom('ledger_entries')
-          .select(['channel_id', 'day'])
+          .select('channel_id')
           .distinct()
           .where('kind', '=', 'accrual')
           .where('period', '=', periodId)
           .where('licence_id', '=', licenceId)
           .execute();
-        return rows.map((r) => ({ channelId: r.channel_id ?? '', day: r.day ?? '' }));
+        return rows.map((r) => r.channel_id ?? '');
       },
-      async effectiveLines(periodId: string, licenceId: string, bucket: BucketKey): Promise<AccrualLine[]> {
+      async effectiveLines(
+        periodId: string,
+        licenceId: string,
+        channelId: string,
+      ): Promise<Map<string, AccrualLine[]>> {
         const entries = await db
           .selectFrom('ledger_entries')
-          .select('seq')
+          .select(['seq', 'day', 'first_line_seq', 'lines_count', 'payload_json'])
           .where('kind', '=', 'accrual')
           .where('period', '=', periodId)
           .where('licence_id', '=', licenceId)
-          .where('channel_id', '=', bucket.channelId)
-          .where('day', '=', bucket.day)
+          .where('channel_id', '=', channelId)
           .execute();
-        if (entries.length === 0) return [];
-        const lines = await db
-          .selectFrom('accrual_lines')
-          .selectAll()
-          .where(
-            'entry_seq',
-            'in',
-            entries.map((e) => Number(e.seq)),
-          )
-          .orderBy('seq')
-          .execute();
-        return effectiveLines(lines.map(toLine));
+        const out = new Map<string, AccrualLine[]>();
+        const dayOf = new Map(entries.map((e) => [Number(e.seq), e.day ?? '']));
+        for (const l of effectiveLines(await linesOfEntries(db, entries))) {
+          const day = dayOf.get(l.entrySeq)!;
+          const list = out.get(day);
+          if (list) list.push(l);
+          else out.set(day, [l]);
+        }
+        return out;
       },
     };
   }
@@ -801,24 +823,48 @@ export class RoyaltyRepository {
     period: string,
     only?: readonly string[],
   ): Promise<Set<string>> {
+    const licences = (await this.catalog.licencesOf(licenseeId)).map((l) => l.id);
+    const out = new Set<string>();
+    if (licences.length === 0) return out;
     let q = this.db
-      .selectFrom('accrual_lines as l')
-      .innerJoin('ledger_entries as e', 'e.seq', 'l.entry_seq')
-      .innerJoin('licences as c', 'c.id', 'e.licence_id')
-      .select('l.detection_id')
-      .distinct()
-      .where('e.period', '=', period)
-      .where('c.licensee_id', '=', licenseeId)
-      .where('l.detection_id', 'is not', null)
-      .where('l.kind', '=', 'accrual')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(selectFrom('accrual_lines as r').select('r.seq').whereRef('r.reverses_seq', '=', 'l.seq')),
+      .selectFrom('ledger_entries')
+      .select(['seq', 'channel_id', 'day', 'first_line_seq', 'lines_count', 'payload_json'])
+      .where('kind', '=', 'accrual')
+      .where('period', '=', period)
+      .where('licence_id', 'in', licences)
+      .where('channel_id', '!=', '');
+    if (only) {
+      // only the buckets (channel, local day) of the asked detections
+      const dets = only.length
+        ? await this.db
+            .selectFrom('detections as d')
+            .innerJoin('channels as c', 'c.id', 'd.channel_id')
+            .select(['d.channel_id', 'd.start_ms', 'c.time_zone'])
+            .where('d.id', 'in', [...only])
+            .execute()
+        : [];
+      if (dets.length === 0) return out;
+      const keys = [
+        ...new Set(dets.map((d) => `${d.channel_id}|${localDate(d.time_zone, Number(d.start_ms))}`)),
+      ];
+      q = q.where((eb) =>
+        eb.or(
+          keys.map((k) => eb.and([eb('channel_id', '=', k.split('|')[0]), eb('day', '=', k.split('|')[1])])),
         ),
       );
-    if (only) q = q.where('l.detection_id', 'in', only.length ? [...only] : ['\u0000']);
-    const rows = await q.execute();
-    return new Set(rows.map((r) => r.detection_id!));
+    }
+    const entries = await q.orderBy('channel_id').orderBy('seq').execute();
+    const wanted = only ? new Set(only) : null;
+    // channel by channel, so only one channel's lines are in memory
+    for (let i = 0; i < entries.length;) {
+      let j = i;
+      while (j < entries.length && entries[j].channel_id === entries[i].channel_id) j++;
+      for (const l of effectiveLines(await linesOfEntries(this.db, entries.slice(i, j)))) {
+        if (l.detectionId && (!wanted || wanted.has(l.detectionId))) out.add(l.detectionId);
+      }
+      i = j;
+    }
+    return out;
   }
 
   async confirmUsage(
@@ -996,8 +1042,16 @@ export class RoyaltyRepository {
   // ---- reports ------------------------------------------------------------------------------------
 
   async getLine(seq: number): Promise<AccrualLine | null> {
-    const r = await this.db.selectFrom('accrual_lines').selectAll().where('seq', '=', seq).executeTakeFirst();
-    return r ? toLine(r) : null;
+    const r = await this.db
+      .selectFrom('accrual_lines as l')
+      .innerJoin('ledger_entries as e', 'e.seq', 'l.entry_seq')
+      .selectAll('l')
+      .select('e.payload_json')
+      .where('l.seq', '=', seq)
+      .executeTakeFirst();
+    return r
+      ? toLine(r, (JSON.parse(r.payload_json) as { tariffVersionId?: string }).tariffVersionId ?? '')
+      : null;
   }
 
   /** Gathers everything a line points to (see explainLine). */
@@ -1157,7 +1211,7 @@ export class RoyaltyRepository {
         .selectFrom('accrual_lines as l')
         .innerJoin('ledger_entries as e', 'e.seq', 'l.entry_seq')
         .selectAll('l')
-        .select(['e.period', 'e.licence_id'])
+        .select(['e.period', 'e.licence_id', 'e.payload_json'])
         .where('l.seq', 'in', seqs.slice(i, i + 500))
         .orderBy('l.seq')
         .execute();
@@ -1165,7 +1219,10 @@ export class RoyaltyRepository {
         rows.map((r) => r.detection_id).filter((d): d is string => d !== null),
       );
       for (const r of rows) {
-        const l = toLine(r);
+        const l = toLine(
+          r,
+          (JSON.parse(r.payload_json) as { tariffVersionId?: string }).tariffVersionId ?? '',
+        );
         const d = l.detectionId ? det.get(l.detectionId) : undefined;
         const ch = d ? await ctx.channel(d.channel_id) : undefined;
         const rec = d ? await ctx.recording(d.recording_id) : undefined;
@@ -1196,7 +1253,7 @@ export class RoyaltyRepository {
           shareBp: share?.shareBp ?? null,
           tariffVersionId: l.tariffVersionId,
           airtimeMs: l.airtimeMs,
-          weightedSec: unitsToSec(l.units),
+          weightedSec: formatWeightedUs(l.weightedUs),
           grossTiyn: l.grossTiyn,
           deductionTiyn: l.deductionTiyn,
           netTiyn: l.netTiyn,
@@ -1255,7 +1312,7 @@ export class RoyaltyRepository {
     for (const b of buckets) {
       const entries = await this.db
         .selectFrom('ledger_entries')
-        .select(['seq', 'licence_id'])
+        .select(['seq', 'licence_id', 'first_line_seq', 'lines_count', 'payload_json'])
         .where('kind', '=', 'accrual')
         .where('period', '=', period.id)
         .where('licence_id', 'in', licences)
@@ -1263,20 +1320,7 @@ export class RoyaltyRepository {
         .where('day', '=', b.day)
         .execute();
       const licenceOf = new Map(entries.map((e) => [Number(e.seq), e.licence_id!]));
-      const lines = effectiveLines(
-        (
-          await this.db
-            .selectFrom('accrual_lines')
-            .selectAll()
-            .where(
-              'entry_seq',
-              'in',
-              entries.map((e) => Number(e.seq)),
-            )
-            .orderBy('seq')
-            .execute()
-        ).map(toLine),
-      );
+      const lines = effectiveLines(await linesOfEntries(this.db, entries));
       const byDetection = new Map<string, Map<string, number>>();
       for (const l of lines) {
         if (!l.detectionId) continue;
@@ -1395,7 +1439,7 @@ export class RoyaltyRepository {
       .select((eb) => ['e.created_at_ms', eb.fn.sum<string | number>('l.gross_tiyn').as('gross')])
       .where('e.period', '=', period.id)
       .where('c.cmo_id', '=', cmoId)
-      .where('l.kind', '=', 'accrual')
+      .where('l.reverses_seq', 'is', null)
       .where('l.reserve_reason', 'is not', null)
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -1425,7 +1469,7 @@ export class RoyaltyRepository {
         eb.fn.sum<string | number>('l.gross_tiyn').as('gross'),
         eb.fn.min('e.created_at_ms').as('oldest'),
       ])
-      .where('l.kind', '=', 'accrual')
+      .where('l.reverses_seq', 'is', null)
       .where('l.reserve_reason', 'is not', null)
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -1458,12 +1502,52 @@ function canonicalDigest(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
 
-function unitsToSec(units: string): string {
-  const neg = units.startsWith('-');
-  const u = BigInt(neg ? units.slice(1) : units);
-  const micro = u / 1_000_000_000_000_000n;
-  const s = `${micro / 1_000_000n}.${(micro % 1_000_000n).toString().padStart(6, '0')}`;
-  return neg && u !== 0n ? `-${s}` : s;
+/**
+ * The lines of the given entries, in seq order. An entry knows its first line and count, so its lines are
+ * a seq range (a rowid range on SQLite); ranges closer than a few thousand lines are read as one range
+ * and filtered, so a channel's lines (written together) take one query.
+ */
+async function linesOfEntries(
+  db: Db,
+  entries: ReadonlyArray<{
+    seq: number;
+    first_line_seq: number | null;
+    lines_count: number;
+    payload_json: string;
+  }>,
+): Promise<AccrualLine[]> {
+  const tariffOf = new Map<number, string>();
+  const ranges: Array<[number, number]> = [];
+  for (const e of entries) {
+    if (e.first_line_seq === null || Number(e.lines_count) === 0) continue;
+    tariffOf.set(
+      Number(e.seq),
+      (JSON.parse(e.payload_json) as { tariffVersionId?: string }).tariffVersionId ?? '',
+    );
+    ranges.push([Number(e.first_line_seq), Number(e.first_line_seq) + Number(e.lines_count) - 1]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + 5000) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  const out: AccrualLine[] = [];
+  for (const [a, b] of merged) {
+    const rows = await db
+      .selectFrom('accrual_lines')
+      .selectAll()
+      .where('seq', '>=', a)
+      .where('seq', '<=', b)
+      .orderBy('seq')
+      .execute();
+    for (const r of rows) {
+      const tv = tariffOf.get(Number(r.entry_seq));
+      if (tv !== undefined) out.push(toLine(r, tv));
+    }
+  }
+  return out;
 }
 
 /** Accumulates bucket changes and appends them to the ledger in transactions of ~20 000 lines. */
@@ -1476,6 +1560,7 @@ class LedgerSink implements AccrualSink {
     private period: string,
     private revision: number,
     private asOfMs: number,
+    private raw: RawSqlite | null,
   ) {}
 
   async append(change: BucketChange): Promise<void> {
@@ -1490,20 +1575,48 @@ class LedgerSink implements AccrualSink {
     this.pending = [];
     this.pendingLines = 0;
     await this.db.transaction().execute(async (trx) => {
-      const app = new LedgerAppender(trx, this.kind);
+      const app = new LedgerAppender(trx, this.kind, this.raw);
       await app.open();
       for (const c of batch) {
         const tv = c.licence.tariffVersion.id;
-        const lines: Array<Omit<AccrualLine, 'seq' | 'entrySeq'>> = [
-          ...c.reversals.map(reversalOf),
-          ...c.additions.map((d: LineDraft) => ({
-            ...d,
-            kind: 'accrual' as const,
-            reversesSeq: null,
-            tariffVersionId: tv,
-          })),
-        ];
-        app.append(
+        const tuples: LineTuple[] = [];
+        for (const r of c.reversals) {
+          tuples.push([
+            0,
+            0,
+            r.seq,
+            r.detectionId,
+            r.rightType,
+            r.holderId,
+            r.reserveReason,
+            r.shareId,
+            r.subjectId,
+            -r.airtimeMs || 0,
+            -r.weightedUs || 0,
+            -r.grossTiyn || 0,
+            -r.deductionTiyn || 0,
+            -r.netTiyn || 0,
+          ]);
+        }
+        for (const d of c.additions) {
+          tuples.push([
+            0,
+            0,
+            null,
+            d.detectionId,
+            d.rightType,
+            d.holderId,
+            d.reserveReason,
+            d.shareId,
+            d.subjectId,
+            d.airtimeMs,
+            d.weightedUs,
+            d.grossTiyn,
+            d.deductionTiyn,
+            d.netTiyn,
+          ]);
+        }
+        app.appendTuples(
           {
             kind: 'accrual',
             period: this.period,
@@ -1522,9 +1635,9 @@ class LedgerSink implements AccrualSink {
             },
             createdAtMs: this.asOfMs,
           },
-          lines,
+          tuples,
         );
-        if (app.pendingLines >= 5000) await app.writePending();
+        if (app.pendingLines >= 10_000) await app.writePending();
       }
       await app.close();
     });

@@ -1,4 +1,4 @@
-import { localDate, type Mandate, type Period } from '../catalog/index.js';
+import { localDate, type Mandate, type Period, type RightType } from '../catalog/index.js';
 import {
   NO_USAGE_BUCKET,
   allocateBucket,
@@ -13,15 +13,17 @@ import {
   type WeighedAiring,
 } from './engine.js';
 import { toTiyn } from './money.js';
-import type { RecordingRights } from './slots.js';
+import { slotSet, slotsFor, stableSpan, type RecordingRights, type SlotSet } from './slots.js';
 import { weighDetection } from './weigh.js';
 
 /**
- * The accrual run: a thin streaming loop over the pure engine. Two passes over each licence's eligible
- * detections, channel by channel in time order: the first sums weighted airtime per bucket (to know the
- * due and each bucket's part of it), the second computes each bucket's lines, compares them with what
- * the ledger holds and hands the differences to the sink. Memory holds one bucket at a time plus the
- * rights of the recordings seen, never the period's detections.
+ * The accrual run: a thin streaming loop over the pure engine. The licences of one licensee share its
+ * channels, so they are run together: a first pass over the eligible detections, channel by channel in
+ * time order, sums each licence's weighted airtime per bucket (a channel's local day), which gives each
+ * licence's due and each bucket's part of it; a second pass computes each bucket's lines, compares them
+ * with what the ledger holds and hands the differences to the sink. Memory holds one channel's prior
+ * lines at most, one bucket's airings, and the rights of the recordings aired, never the period's
+ * detections.
  */
 
 export interface DetectionRow {
@@ -40,10 +42,10 @@ export interface AccrualSource {
   recordingRights(
     recordingIds: string[],
   ): Promise<{ rights: Map<string, RecordingRights>; mandates: Map<string, Mandate[]> }>;
-  /** Buckets that already hold lines for this licence and period (empty on a first run). */
-  accruedBuckets(periodId: string, licenceId: string): Promise<BucketKey[]>;
-  /** The effective (accrued, not reversed) lines of one bucket. */
-  effectiveLines(periodId: string, licenceId: string, bucket: BucketKey): Promise<AccrualLine[]>;
+  /** Channels ('' for the no-usage bucket) that already hold lines for this licence and period. */
+  accruedChannels(periodId: string, licenceId: string): Promise<string[]>;
+  /** The effective (accrued, not reversed) lines of one licence on one channel in the period, by day. */
+  effectiveLines(periodId: string, licenceId: string, channelId: string): Promise<Map<string, AccrualLine[]>>;
 }
 
 export interface BucketChange {
@@ -96,15 +98,21 @@ export interface RunOptions {
   licences: AccrualLicence[];
   /** False on a period's first run: skips looking for lines to compare with. */
   periodHasLines: boolean;
-  onProgress?: (info: { licenceId: string; pass: 1 | 2; channelId: string; airings: number }) => void;
+  onProgress?: (info: { licenseeId: string; pass: 1 | 2; channelId: string; airings: number }) => void;
 }
 
+/** Recording rights loaded on demand, and slots reused while the shares and mandates involved hold. */
 class RightsCache {
   private rights = new Map<string, RecordingRights>();
   private mandates = new Map<string, Mandate[]>();
+  /** rights -> right type -> CMO -> slots valid in [fromMs, toMs). Object and constant-string keys: cheap lookups. */
+  private slots = new Map<
+    RecordingRights,
+    Array<{ rightType: RightType; cmoId: string; fromMs: number; toMs: number; set: SlotSet }>
+  >();
   constructor(private source: AccrualSource) {}
   async ensure(recordingIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(recordingIds)].filter((id) => !this.rights.has(id));
+    const missing = [...new Set(recordingIds)].filter((id) => !this.rights.has(id)).sort();
     if (missing.length === 0) return;
     const got = await this.source.recordingRights(missing);
     for (const id of missing) {
@@ -117,10 +125,37 @@ class RightsCache {
   }
   rightsOf = (id: string): RecordingRights => this.rights.get(id)!;
   mandatesOf = (holderId: string): readonly Mandate[] => this.mandates.get(holderId) ?? [];
+  slotsOf = (rights: RecordingRights, rightType: RightType, atMs: number, cmoId: string): SlotSet => {
+    let list = this.slots.get(rights);
+    if (!list) this.slots.set(rights, (list = []));
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (e.rightType === rightType && e.cmoId === cmoId && e.fromMs <= atMs && atMs < e.toMs) return e.set;
+    }
+    const set = slotSet(slotsFor(rights, rightType, atMs, cmoId, this.mandatesOf));
+    const span = stableSpan(rights, rightType, atMs, this.mandatesOf);
+    if (list.length >= 8) list.shift();
+    list.push({ rightType, cmoId, fromMs: span.fromMs, toMs: span.toMs, set });
+    return set;
+  };
 }
 
-function bucketId(b: BucketKey): string {
-  return `${b.channelId}\u0000${b.day}`;
+interface LicenceState {
+  lic: AccrualLicence;
+  channelSet: ReadonlySet<string>;
+  fromMs: number;
+  toMs: number;
+  unitsByBucket: Map<string, bigint>;
+  bucketOrder: BucketKey[];
+  amountByBucket: Map<string, bigint>;
+  unitsTotal: bigint;
+  airings: number;
+  noUsageDue: bigint;
+  summary: LicenceRunSummary;
+}
+
+function bucketId(channelId: string, day: string): string {
+  return `${channelId}\u0000${day}`;
 }
 
 export async function runAccrual(
@@ -129,9 +164,18 @@ export async function runAccrual(
   sink: AccrualSink,
 ): Promise<RunSummary> {
   const cache = new RightsCache(source);
+  const byLicensee = new Map<string, AccrualLicence[]>();
+  for (const l of opts.licences) {
+    const group = byLicensee.get(l.licensee.id) ?? [];
+    group.push(l);
+    byLicensee.set(l.licensee.id, group);
+  }
   const summaries: LicenceRunSummary[] = [];
-  const licences = [...opts.licences].sort((a, b) => (a.licence.id < b.licence.id ? -1 : 1));
-  for (const lic of licences) summaries.push(await runLicence(opts, lic, source, sink, cache));
+  for (const licenseeId of [...byLicensee.keys()].sort()) {
+    const group = byLicensee.get(licenseeId)!.sort((a, b) => (a.licence.id < b.licence.id ? -1 : 1));
+    summaries.push(...(await runLicensee(opts, licenseeId, group, source, sink, cache)));
+  }
+  summaries.sort((a, b) => (a.licenceId < b.licenceId ? -1 : 1));
   return {
     periodId: opts.period.id,
     asOfMs: opts.asOfMs,
@@ -140,106 +184,127 @@ export async function runAccrual(
   };
 }
 
-async function runLicence(
+async function runLicensee(
   opts: RunOptions,
-  lic: AccrualLicence,
+  licenseeId: string,
+  group: AccrualLicence[],
   source: AccrualSource,
   sink: AccrualSink,
   cache: RightsCache,
-): Promise<LicenceRunSummary> {
+): Promise<LicenceRunSummary[]> {
   const { period } = opts;
-  const fromMs = Math.max(period.startMs, lic.licence.validFromMs);
-  const toMs = Math.min(period.endMs, lic.licence.validToMs ?? Infinity);
-  const channels = [...lic.channels].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const states: LicenceState[] = group.map((lic) => ({
+    lic,
+    channelSet: new Set(lic.channels.map((c) => c.id)),
+    fromMs: Math.max(period.startMs, lic.licence.validFromMs),
+    toMs: Math.min(period.endMs, lic.licence.validToMs ?? Infinity),
+    unitsByBucket: new Map(),
+    bucketOrder: [],
+    amountByBucket: new Map(),
+    unitsTotal: 0n,
+    airings: 0,
+    noUsageDue: 0n,
+    summary: {
+      licenceId: lic.licence.id,
+      cmoId: lic.cmo.id,
+      licenseeId: lic.licensee.id,
+      tariffVersionId: lic.tariffVersion.id,
+      basis: lic.rules.basis.kind,
+      dueTiyn: 0,
+      minimumFeeApplied: false,
+      revenueTiyn: lic.revenueTiyn,
+      unitsTotal: '0',
+      airings: 0,
+      buckets: 0,
+      distributedTiyn: 0,
+      deductionTiyn: 0,
+      netTiyn: 0,
+      reserveTiyn: 0,
+      reserveByReason: {},
+      linesAdded: 0,
+      linesReversed: 0,
+      bucketsChanged: 0,
+    },
+  }));
+  const channels = new Map<string, AccrualLicence['channels'][number]>();
+  for (const lic of group) for (const ch of lic.channels) channels.set(ch.id, ch);
+  const channelIds = [...channels.keys()].sort();
+  const windowFrom = Math.min(...states.map((s) => s.fromMs));
+  const windowTo = Math.max(...states.map((s) => s.toMs));
+  const recordingIds = new Set<string>();
 
-  // Pass 1: weighted airtime per bucket.
-  const unitsByBucket = new Map<string, bigint>();
-  const bucketOrder: BucketKey[] = [];
-  let unitsTotal = 0n;
-  let airingsCount = 0;
-  if (fromMs < toMs) {
-    for (const ch of channels) {
-      for await (const page of source.detections(ch.id, fromMs, toMs)) {
+  // Pass 1: weighted airtime per licence and bucket.
+  if (windowFrom < windowTo) {
+    for (const chId of channelIds) {
+      const ch = channels.get(chId)!;
+      let seen = 0;
+      for await (const page of source.detections(chId, windowFrom, windowTo)) {
         for (const d of page) {
-          const w = weighDetection(lic.rules, ch.timeZone, d);
-          if (w.units === 0n) continue;
-          const key = { channelId: ch.id, day: localDate(ch.timeZone, d.startMs) };
-          const id = bucketId(key);
-          const prev = unitsByBucket.get(id);
-          if (prev === undefined) bucketOrder.push(key);
-          unitsByBucket.set(id, (prev ?? 0n) + w.units);
-          unitsTotal += w.units;
-          airingsCount++;
+          const day = localDate(ch.timeZone, d.startMs);
+          for (const st of states) {
+            if (d.startMs < st.fromMs || d.startMs >= st.toMs || !st.channelSet.has(chId)) continue;
+            const w = weighDetection(st.lic.rules, ch.timeZone, d);
+            if (w.units === 0n) continue;
+            const id = bucketId(chId, day);
+            const prev = st.unitsByBucket.get(id);
+            if (prev === undefined) st.bucketOrder.push({ channelId: chId, day });
+            st.unitsByBucket.set(id, (prev ?? 0n) + w.units);
+            st.unitsTotal += w.units;
+            st.airings++;
+            recordingIds.add(d.recordingId);
+          }
         }
-        opts.onProgress?.({ licenceId: lic.licence.id, pass: 1, channelId: ch.id, airings: airingsCount });
+        seen += page.length;
+        opts.onProgress?.({ licenseeId, pass: 1, channelId: chId, airings: seen });
       }
     }
   }
-  // Pages come in (channel, time) order, so bucketOrder is sorted by channel then day already.
-  const due = computeDue(lic.rules, unitsTotal, lic.revenueTiyn);
-  const amounts = allocateBuckets(
-    lic.rules,
-    due,
-    bucketOrder.map((b) => unitsByBucket.get(bucketId(b))!),
-  );
-  const amountByBucket = new Map<string, bigint>();
-  bucketOrder.forEach((b, i) => amountByBucket.set(bucketId(b), amounts[i]));
-  const noUsageDue = bucketOrder.length === 0 && due.dueTiyn > 0n ? due.dueTiyn : 0n;
-
-  const summary: LicenceRunSummary = {
-    licenceId: lic.licence.id,
-    cmoId: lic.cmo.id,
-    licenseeId: lic.licensee.id,
-    tariffVersionId: lic.tariffVersion.id,
-    basis: lic.rules.basis.kind,
-    dueTiyn: toTiyn(due.dueTiyn),
-    minimumFeeApplied: due.minimumFeeApplied,
-    revenueTiyn: lic.revenueTiyn,
-    unitsTotal: unitsTotal.toString(),
-    airings: airingsCount,
-    buckets: bucketOrder.length,
-    distributedTiyn: 0,
-    deductionTiyn: 0,
-    netTiyn: 0,
-    reserveTiyn: 0,
-    reserveByReason: {},
-    linesAdded: 0,
-    linesReversed: 0,
-    bucketsChanged: 0,
-  };
-
-  // Buckets the ledger already holds, grouped by channel, so stale ones are revisited in order.
-  const oldBuckets = opts.periodHasLines ? await source.accruedBuckets(period.id, lic.licence.id) : [];
-  const oldByChannel = new Map<string, string[]>();
-  for (const b of oldBuckets) {
-    let days = oldByChannel.get(b.channelId);
-    if (!days) oldByChannel.set(b.channelId, (days = []));
-    days.push(b.day);
+  // Due per licence, and each bucket's part (buckets are in channel, then day order).
+  for (const st of states) {
+    const due = computeDue(st.lic.rules, st.unitsTotal, st.lic.revenueTiyn);
+    const amounts = allocateBuckets(
+      st.lic.rules,
+      due,
+      st.bucketOrder.map((b) => st.unitsByBucket.get(bucketId(b.channelId, b.day))!),
+    );
+    st.bucketOrder.forEach((b, i) => st.amountByBucket.set(bucketId(b.channelId, b.day), amounts[i]));
+    st.noUsageDue = st.bucketOrder.length === 0 && due.dueTiyn > 0n ? due.dueTiyn : 0n;
+    Object.assign(st.summary, {
+      dueTiyn: toTiyn(due.dueTiyn),
+      minimumFeeApplied: due.minimumFeeApplied,
+      unitsTotal: st.unitsTotal.toString(),
+      airings: st.airings,
+      buckets: st.bucketOrder.length,
+    });
   }
-  for (const days of oldByChannel.values()) days.sort();
+  await cache.ensure(recordingIds);
 
-  const settle = async (bucket: BucketKey, desired: LineDraft[], units: bigint, amount: bigint) => {
+  const settle = async (
+    st: LicenceState,
+    bucket: BucketKey,
+    desired: LineDraft[],
+    effective: readonly AccrualLine[],
+    units: bigint,
+    amount: bigint,
+  ) => {
+    const s = st.summary;
     for (const l of desired) {
       if (l.reserveReason === null) {
-        summary.distributedTiyn += l.grossTiyn;
-        summary.deductionTiyn += l.deductionTiyn;
-        summary.netTiyn += l.netTiyn;
+        s.distributedTiyn += l.grossTiyn;
+        s.deductionTiyn += l.deductionTiyn;
+        s.netTiyn += l.netTiyn;
       } else {
-        summary.reserveTiyn += l.grossTiyn;
-        summary.reserveByReason[l.reserveReason] =
-          (summary.reserveByReason[l.reserveReason] ?? 0) + l.grossTiyn;
+        s.reserveTiyn += l.grossTiyn;
+        s.reserveByReason[l.reserveReason] = (s.reserveByReason[l.reserveReason] ?? 0) + l.grossTiyn;
       }
     }
-    const effective = opts.periodHasLines
-      ? await source.effectiveLines(period.id, lic.licence.id, bucket)
-      : [];
-    const { reversals, additions } = diffBucket(effective, desired, lic.tariffVersion.id);
+    const { reversals, additions } = diffBucket(effective, desired, st.lic.tariffVersion.id);
     if (reversals.length === 0 && additions.length === 0) return;
-    summary.linesAdded += additions.length;
-    summary.linesReversed += reversals.length;
-    summary.bucketsChanged++;
+    s.linesAdded += additions.length;
+    s.linesReversed += reversals.length;
+    s.bucketsChanged++;
     await sink.append({
-      licence: lic,
+      licence: st.lic,
       bucket,
       bucketUnits: units.toString(),
       bucketAmountTiyn: toTiyn(amount),
@@ -247,75 +312,108 @@ async function runLicence(
       additions,
     });
   };
+  const priorLines = async (st: LicenceState, channelId: string) =>
+    opts.periodHasLines
+      ? await source.effectiveLines(period.id, st.lic.licence.id, channelId)
+      : new Map<string, AccrualLine[]>();
+  const rightsOf = cache.rightsOf;
 
-  const settleStale = async (channelId: string, beforeDay: string | null) => {
-    const days = oldByChannel.get(channelId);
-    while (days && days.length > 0 && (beforeDay === null || days[0] < beforeDay)) {
-      await settle({ channelId, day: days.shift()! }, [], 0n, 0n);
-    }
-  };
-
-  // Pass 2: lines per bucket.
-  let seen = 0;
-  if (fromMs < toMs) {
-    for (const ch of channels) {
-      let day: string | null = null;
-      let airings: WeighedAiring[] = [];
-      const flush = async () => {
-        if (day === null) return;
-        const key = { channelId: ch.id, day };
-        const id = bucketId(key);
-        await cache.ensure(airings.map((a) => a.recordingId));
-        const amount = amountByBucket.get(id) ?? 0n;
-        const desired = allocateBucket(
+  // Pass 2: lines per bucket, channel by channel.
+  const prior = new Map<LicenceState, Map<string, AccrualLine[]>>();
+  for (const chId of channelIds) {
+    const ch = channels.get(chId)!;
+    for (const st of states) prior.set(st, await priorLines(st, chId));
+    let day: string | null = null;
+    let airings: Array<{ st: LicenceState; airing: WeighedAiring }> = [];
+    const flush = async () => {
+      if (day === null) return;
+      for (const st of states) {
+        const mine = airings.filter((a) => a.st === st).map((a) => a.airing);
+        const id = bucketId(chId, day);
+        const old = prior.get(st)!;
+        const effective = old.get(day) ?? [];
+        old.delete(day);
+        if (mine.length === 0 && effective.length === 0) continue;
+        const amount = st.amountByBucket.get(id) ?? 0n;
+        const desired = mine.length
+          ? allocateBucket(
+              amount,
+              mine,
+              st.lic.rules,
+              st.lic.cmo.id,
+              rightsOf,
+              cache.mandatesOf,
+              cache.slotsOf,
+            )
+          : [];
+        await settle(
+          st,
+          { channelId: chId, day },
+          desired,
+          effective,
+          st.unitsByBucket.get(id) ?? 0n,
           amount,
-          airings,
-          lic.rules,
-          lic.cmo.id,
-          cache.rightsOf,
-          cache.mandatesOf,
         );
-        await settle(key, desired, unitsByBucket.get(id) ?? 0n, amount);
-        const days = oldByChannel.get(ch.id);
-        if (days && days[0] === day) days.shift();
-        airings = [];
-      };
-      for await (const page of source.detections(ch.id, fromMs, toMs)) {
+      }
+      airings = [];
+    };
+    let seen = 0;
+    if (windowFrom < windowTo) {
+      for await (const page of source.detections(chId, windowFrom, windowTo)) {
         for (const d of page) {
-          const w = weighDetection(lic.rules, ch.timeZone, d);
-          if (w.units === 0n) continue;
           const dDay = localDate(ch.timeZone, d.startMs);
           if (dDay !== day) {
             await flush();
-            await settleStale(ch.id, dDay);
             day = dDay;
           }
-          airings.push({ detectionId: d.id, startMs: d.startMs, recordingId: d.recordingId, weighing: w });
-          seen++;
+          for (const st of states) {
+            if (d.startMs < st.fromMs || d.startMs >= st.toMs || !st.channelSet.has(chId)) continue;
+            const w = weighDetection(st.lic.rules, ch.timeZone, d);
+            if (w.units === 0n) continue;
+            airings.push({
+              st,
+              airing: { detectionId: d.id, startMs: d.startMs, recordingId: d.recordingId, weighing: w },
+            });
+          }
         }
-        opts.onProgress?.({ licenceId: lic.licence.id, pass: 2, channelId: ch.id, airings: seen });
+        seen += page.length;
+        opts.onProgress?.({ licenseeId, pass: 2, channelId: chId, airings: seen });
       }
-      await flush();
-      await settleStale(ch.id, null);
-      oldByChannel.delete(ch.id);
+    }
+    await flush();
+    // Days that held lines but have no airings now (all rejected, say): reverse them.
+    for (const st of states) {
+      const old = prior.get(st)!;
+      for (const staleDay of [...old.keys()].sort()) {
+        await settle(st, { channelId: chId, day: staleDay }, [], old.get(staleDay)!, 0n, 0n);
+      }
     }
   }
-  // Buckets of channels no longer under this licence (or outside its validity now), and the no-usage bucket.
-  for (const channelId of [...oldByChannel.keys()].sort()) {
-    if (channelId === '') continue;
-    await settleStale(channelId, null);
+  // Channels that held lines for a licence but are no longer its channels, and the no-usage bucket.
+  for (const st of states) {
+    const gone = opts.periodHasLines
+      ? (await source.accruedChannels(period.id, st.lic.licence.id))
+          .filter((c) => c !== '' && !channels.has(c))
+          .sort()
+      : [];
+    for (const chId of gone) {
+      const old = await source.effectiveLines(period.id, st.lic.licence.id, chId);
+      for (const staleDay of [...old.keys()].sort())
+        await settle(st, { channelId: chId, day: staleDay }, [], old.get(staleDay)!, 0n, 0n);
+    }
+    const noUsageOld = opts.periodHasLines
+      ? ((await source.effectiveLines(period.id, st.lic.licence.id, '')).get('') ?? [])
+      : [];
+    if (st.noUsageDue > 0n || noUsageOld.length > 0) {
+      const desired = st.noUsageDue > 0n ? noUsageLines(st.noUsageDue, st.lic.rules) : [];
+      await settle(st, NO_USAGE_BUCKET, desired, noUsageOld, 0n, st.noUsageDue);
+    }
+    const s = st.summary;
+    if (s.distributedTiyn + s.reserveTiyn !== s.dueTiyn) {
+      throw new Error(
+        `accrual does not reconcile for licence ${s.licenceId}: due ${s.dueTiyn} tiyn, lines ${s.distributedTiyn + s.reserveTiyn} tiyn (a bug)`,
+      );
+    }
   }
-  const hadNoUsage = oldByChannel.has('');
-  if (noUsageDue > 0n || hadNoUsage) {
-    const desired = noUsageDue > 0n ? noUsageLines(noUsageDue, lic.rules) : [];
-    await settle(NO_USAGE_BUCKET, desired, 0n, noUsageDue);
-  }
-
-  const total = summary.distributedTiyn + summary.reserveTiyn;
-  if (total !== summary.dueTiyn) {
-    throw new Error(
-      `accrual does not reconcile for licence ${lic.licence.id}: due ${summary.dueTiyn} tiyn, lines ${total} tiyn (a bug)`,
-    );
-  }
-  return summary;
+  return states.map((s) => s.summary);
 }

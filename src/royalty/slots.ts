@@ -46,8 +46,19 @@ export interface Slot {
   holderId: string | null;
   reserveReason: ReserveReason | null;
   shareId: string | null;
-  /** The work or recording the money is for. */
-  subjectId: string;
+  /** For reserve slots, the work or recording the money is for (a holder's share names its subject). */
+  subjectId: string | null;
+}
+
+/** Slots with their weights ready for allocation (bigint, and as doubles: all below 2^27). */
+export interface SlotSet {
+  slots: Slot[];
+  weights: bigint[];
+  weightsNum: number[];
+}
+
+export function slotSet(slots: Slot[]): SlotSet {
+  return { slots, weights: slots.map((s) => s.weight), weightsNum: slots.map((s) => Number(s.weight)) };
 }
 
 export function subjectKey(kind: 'work' | 'recording', id: string): string {
@@ -122,7 +133,7 @@ export function slotsFor(
         holderId: sh.holderId,
         reserveReason: represented ? null : 'missing_mandate',
         shareId: sh.id,
-        subjectId: subject.id,
+        subjectId: represented ? null : subject.id,
       });
     }
     if (total < FULL_SHARE_BP) {
@@ -147,4 +158,36 @@ export function slotsFor(
     ];
   }
   return out;
+}
+
+/**
+ * The span of time around `atMs` in which slotsFor gives the same answer: between the nearest validity
+ * boundaries of the shares and mandates involved. Lets the engine reuse slots across airings.
+ */
+export function stableSpan(
+  rights: RecordingRights,
+  rightType: RightType,
+  atMs: number,
+  mandatesOf: (holderId: string) => readonly Mandate[],
+): { fromMs: number; toMs: number } {
+  let fromMs = -Infinity;
+  let toMs = Infinity;
+  const consider = (b: number | null) => {
+    if (b === null) return;
+    if (b <= atMs) fromMs = Math.max(fromMs, b);
+    else toMs = Math.min(toMs, b);
+  };
+  for (const shares of rights.shares.values()) {
+    for (const s of shares) {
+      if (s.rightType !== rightType) continue;
+      consider(s.validFromMs);
+      consider(s.validToMs);
+      for (const m of mandatesOf(s.holderId)) {
+        if (m.rightType !== rightType) continue;
+        consider(m.validFromMs);
+        consider(m.validToMs);
+      }
+    }
+  }
+  return { fromMs, toMs };
 }

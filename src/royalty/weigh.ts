@@ -1,4 +1,4 @@
-import { toLocal, zoneOffsetMs } from '../catalog/index.js';
+import { localMsOfDay, zoneOffsetMs } from '../catalog/index.js';
 import { MICRO, formatMicro } from './money.js';
 import type { CompiledRules, UseTypeKey } from './rules.js';
 
@@ -63,9 +63,9 @@ export function segmentAirtime(
   const out: AirtimeSegment[] = [];
   let t = startMs;
   while (t < endMs) {
-    const local = toLocal(timeZone, t);
-    const { coefficientMicro, nextEdgeMs } = coefficientAt(rules, local.msOfDay);
-    let segEnd = Math.min(endMs, t + (nextEdgeMs - local.msOfDay));
+    const msOfDay = localMsOfDay(timeZone, t);
+    const { coefficientMicro, nextEdgeMs } = coefficientAt(rules, msOfDay);
+    let segEnd = Math.min(endMs, t + (nextEdgeMs - msOfDay));
     // An offset change inside the segment (a zone moving, as Kazakhstan did in 2024) shifts local time:
     // stop at the quarter hour where it changes and look again.
     if (segEnd > t + 1 && zoneOffsetMs(timeZone, segEnd - 1) !== zoneOffsetMs(timeZone, t)) {
@@ -99,6 +99,11 @@ export function weighDetection(rules: CompiledRules, timeZone: string, d: Detect
     units = dp * channelWeightMicro * useTypeWeightMicro;
   }
   return { airtimeMs, units, segments, channelWeightMicro, useTypeWeightMicro, useType, belowMinimum };
+}
+
+/** Weighted microseconds as seconds with 6 decimals ("351.5"). */
+export function formatWeightedUs(us: number): string {
+  return formatMicro(BigInt(us));
 }
 
 /** Weighted airtime in seconds as a decimal string (for reports): units / UNITS_PER_MS / 1000. */

@@ -295,11 +295,10 @@ export interface LedgerHeadTable {
   holder_index_seq: number;
 }
 
+/** One accrual line: a reversal when reverses_seq is set; its tariff version is its entry's. */
 export interface AccrualLineTable {
   seq: number;
   entry_seq: number;
-  /** accrual | reversal */
-  kind: string;
   reverses_seq: number | null;
   detection_id: string | null;
   right_type: string;
@@ -308,12 +307,11 @@ export interface AccrualLineTable {
   share_id: string | null;
   subject_id: string | null;
   airtime_ms: number;
-  /** Weighted airtime units, a bigint as decimal text. */
-  units: string;
+  /** Weighted airtime, whole microseconds. */
+  weighted_us: number;
   gross_tiyn: number;
   deduction_tiyn: number;
   net_tiyn: number;
-  tariff_version_id: string;
 }
 
 export interface HolderLineTable {

@@ -43,7 +43,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('accrual_lines')
     .addColumn('seq', seqType, (c) => c.primaryKey())
     .addColumn('entry_seq', 'bigint', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('reverses_seq', 'bigint')
     .addColumn('detection_id', 'text')
     .addColumn('right_type', 'text', (c) => c.notNull())
@@ -52,13 +51,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('share_id', 'text')
     .addColumn('subject_id', 'text')
     .addColumn('airtime_ms', 'bigint', (c) => c.notNull())
-    .addColumn('units', 'text', (c) => c.notNull())
+    .addColumn('weighted_us', 'bigint', (c) => c.notNull())
     .addColumn('gross_tiyn', 'bigint', (c) => c.notNull())
     .addColumn('deduction_tiyn', 'bigint', (c) => c.notNull())
     .addColumn('net_tiyn', 'bigint', (c) => c.notNull())
-    .addColumn('tariff_version_id', 'text', (c) => c.notNull())
     .execute();
-  await s.createIndex('accrual_lines_entry').on('accrual_lines').column('entry_seq').execute();
+  // No index on entry_seq: an entry knows its first line and count, so its lines are a seq range.
   // Only reversal lines carry reverses_seq: a small partial index answers "is this line reversed?".
   await s
     .createIndex('accrual_lines_reverses')
