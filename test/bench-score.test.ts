@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { chooseUnregistered } from '../scripts/bench/corpus.js';
 import {
   percentile,
+  poissonUpper95,
   relatedFromPairs,
   sameAiring,
   scoreAll,
   scoreGroup,
   union,
+  wilson95,
   type DetectionLine,
   type FileLine,
   type TruthLine,
@@ -190,5 +192,33 @@ describe('the registered/unregistered split', () => {
       if (side('t01')) together++;
     }
     expect(together).toBeGreaterThan(0); // the group can still be held out as a whole
+  });
+});
+
+describe('recall intervals', () => {
+  it('gives the Wilson 95 % interval of a proportion', () => {
+    // All found: the lower bound has the closed form n / (n + z^2).
+    const z = 1.959964;
+    const [lo, hi] = wilson95(28, 28)!;
+    expect(lo).toBeCloseTo(28 / (28 + z * z), 10);
+    expect(hi).toBe(1);
+    // Both bounds x solve (k/n - x)^2 = z^2 x (1 - x) / n, one either side of k/n.
+    const [a, b] = wilson95(19, 39)!;
+    for (const x of [a, b]) expect((19 / 39 - x) ** 2).toBeCloseTo((z * z * x * (1 - x)) / 39, 10);
+    expect(a).toBeLessThan(19 / 39);
+    expect(b).toBeGreaterThan(19 / 39);
+    expect(wilson95(0, 0)).toBeNull();
+  });
+});
+
+describe('false-positive rate bounds', () => {
+  it('gives the exact one-sided 95 % Poisson upper bound', () => {
+    // k = 0: P(0; λ) = e^-λ = 0.05 -> λ = ln 20 (the rule of three).
+    expect(poissonUpper95(0, 1)).toBeCloseTo(Math.log(20), 6);
+    expect(poissonUpper95(0, 30)).toBeCloseTo(Math.log(20) / 30, 6);
+    // k = 1: (1 + λ) e^-λ = 0.05 at the bound.
+    const l1 = poissonUpper95(1, 1)!;
+    expect((1 + l1) * Math.exp(-l1)).toBeCloseTo(0.05, 8);
+    expect(poissonUpper95(3, 0)).toBeNull();
   });
 });

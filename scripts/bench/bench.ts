@@ -16,6 +16,7 @@ import { MemorySampler, timed, timedSync, vmHwmBytes, type Timing } from './perf
 import type { Preset } from './presets.js';
 import { progressBar } from './progress.js';
 import {
+  poissonUpper95,
   relatedFromPairs,
   scoreAll,
   scoreGroup,
@@ -142,6 +143,8 @@ export interface BenchReport {
     audioSec: number;
     falsePositives: number;
     falsePositivesPerHour: number | null;
+    /** 95 % upper bound of the false-positive rate this much audio can vouch for (Poisson). */
+    falsePositivesPerHourUpper95: number | null;
   };
   speed: {
     enrolment: StageSpeed & { recordings: number; reused: number };
@@ -434,6 +437,9 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
         audioSec: noMusicScore?.audioSec ?? 0,
         falsePositives: noMusicScore?.falsePositives ?? 0,
         falsePositivesPerHour: noMusicScore ? noMusicScore.falsePositivesPerHour : null,
+        falsePositivesPerHourUpper95: noMusicScore
+          ? poissonUpper95(noMusicScore.falsePositives, noMusicScore.audioSec / 3600)
+          : null,
       },
       speed: {
         enrolment,

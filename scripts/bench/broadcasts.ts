@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildConditionTimeline,
@@ -12,6 +12,7 @@ import { SourceCache } from '../sim/sources.js';
 import { synthesizeSpeech } from '../sim/speech.js';
 import type { TruthAiring } from '../sim/types.js';
 import { CORPUS_RATE } from './corpus.js';
+import { writeJsonFile } from './json-file.js';
 import type { Preset } from './presets.js';
 
 /** Bump when the simulator's output changes for the same seed: cached broadcasts are then re-rendered. */
@@ -111,9 +112,7 @@ export async function prepareBroadcasts(opts: PrepareOptions): Promise<Broadcast
         codec: describeCodec(timeline.chain!),
         truth: r.truth,
       };
-      const tmp = `${truthPath}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(cached, null, 1) + '\n');
-      renameSync(tmp, truthPath);
+      await writeJsonFile(truthPath, cached);
       rendered++;
     }
     out.push({

@@ -18,7 +18,7 @@ export function recallChartSpec(bars: readonly RecallBar[], title: string): TopL
     recall: b.recall === null ? 0 : Math.round(b.recall * 1000) / 10,
     label:
       b.recall === null
-        ? `no music; FP/h ${b.falsePositivesPerHour.toFixed(2)}`
+        ? `nothing registered to find; FP/h ${b.falsePositivesPerHour.toFixed(2)}`
         : `${(b.recall * 100).toFixed(1)} %`,
     target: b.target === null ? null : b.target * 100,
     status:

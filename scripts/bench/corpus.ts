@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../sim/rng.js';
 import { SourceCache } from '../sim/sources.js';
+import { writeJsonFile } from './json-file.js';
 import type { CatalogueTrack } from '../sim/conditions.js';
 
 /** Debian packages whose music makes the default corpus; supertuxkart-data is the optional larger one. */
@@ -160,8 +161,7 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
     dropped,
     related,
   };
-  mkdirSync(corpusDir, { recursive: true });
-  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  await writeJsonFile(manifestPath, manifest);
   log(
     `corpus: ${tracks.length} tracks (${tracks.filter((t) => t.registered).length} registered, ` +
       `${unregistered.size} unregistered), ${dropped.length} dropped; manifest ${manifestPath}`,

@@ -72,7 +72,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
   full: {
     name: 'full',
-    describe: 'about 31 hours of broadcast against the large corpus (with supertuxkart-data)',
+    describe: 'about 35 hours of broadcast against the large corpus (with supertuxkart-data)',
     files: {
       radio: repeat(16, 1800),
       'tv-snr+10': repeat(4, 1800),
@@ -85,8 +85,8 @@ export const PRESETS: Record<PresetName, Preset> = {
       'short-3s': repeat(2, 1800),
       'short-5s': repeat(2, 1800),
       'short-10s': repeat(2, 1800),
-      unregistered: repeat(4, 1800),
-      speech: repeat(4, 1800),
+      unregistered: repeat(8, 1800),
+      speech: repeat(8, 1800),
     },
     catalogue: 'all',
     largeCorpus: true,

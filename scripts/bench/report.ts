@@ -9,6 +9,8 @@ const sec = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 const xrt = (x: number | null): string => (x === null ? '–' : `${x.toFixed(0)}x`);
 const hours = (s: number): string => (s / 3600).toFixed(2);
+const ci = (c: [number, number] | null): string =>
+  c === null ? '' : ` (${(c[0] * 100).toFixed(0)}–${(c[1] * 100).toFixed(0)})`;
 
 /** The markdown report: targets with pass/miss, scores per condition, speed, index, scaling, memory. */
 export function renderMarkdown(r: BenchReport): string {
@@ -40,7 +42,7 @@ export function renderMarkdown(r: BenchReport): string {
   L.push('## Scores by condition');
   L.push('');
   L.push(
-    '| condition | files | hours | airings | found | segment recall | detections | precision | F1 | FP | FP/h | airtime recall | airtime precision | start err median / p90, s | end err median / p90, s |',
+    '| condition | files | hours | airings | found | segment recall (95 % CI) | detections | precision | F1 | FP | FP/h | airtime recall | airtime precision | start err median / p90, s | end err median / p90, s |',
   );
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const rows = [
@@ -49,7 +51,7 @@ export function renderMarkdown(r: BenchReport): string {
   ];
   for (const [c, s] of rows) {
     L.push(
-      `| ${c} | ${s.files} | ${hours(s.audioSec)} | ${s.airings} | ${s.found} | ${pct(s.segmentRecall)} | ${s.detections} | ` +
+      `| ${c} | ${s.files} | ${hours(s.audioSec)} | ${s.airings} | ${s.found} | ${pct(s.segmentRecall)}${ci(s.segmentRecallCi95)} | ${s.detections} | ` +
         `${pct(s.precision)} | ${pct(s.f1)} | ${s.falsePositives} | ${s.falsePositivesPerHour.toFixed(2)} | ${pct(s.airtime.recall)} | ` +
         `${pct(s.airtime.precision)} | ${sec(s.boundary.start.median)} / ${sec(s.boundary.start.p90)} | ` +
         `${sec(s.boundary.end.median)} / ${sec(s.boundary.end.p90)} |`,
@@ -61,7 +63,12 @@ export function renderMarkdown(r: BenchReport): string {
       `${r.noMusic.falsePositives} in ${hours(r.noMusic.audioSec)} h` +
       (r.noMusic.falsePositivesPerHour === null
         ? '.'
-        : ` = ${r.noMusic.falsePositivesPerHour.toFixed(2)} per hour.`),
+        : ` = ${r.noMusic.falsePositivesPerHour.toFixed(2)} per hour` +
+          (r.noMusic.falsePositivesPerHourUpper95 === null
+            ? '.'
+            : `; with this much audio the 95 % upper bound of the rate is ` +
+              `${r.noMusic.falsePositivesPerHourUpper95.toFixed(2)} per hour ` +
+              `(showing <= 0.1 per hour needs about 30 h without a false positive).`)),
   );
   const k = r.overall.falsePositiveKinds;
   L.push(

@@ -53,6 +53,8 @@ export interface Score {
   airings: number;
   found: number;
   segmentRecall: number | null;
+  /** Wilson 95 % interval of the segment recall: how much a few hundred airings can tell. */
+  segmentRecallCi95: [number, number] | null;
   detections: number;
   correct: number;
   /** Detections of a related recording over an airing it shares audio with (excluded from precision). */
@@ -138,6 +140,42 @@ function unionOverlapSec(a: { start: number; end: number }[], b: { start: number
     else j++;
   }
   return sum;
+}
+
+/**
+ * One-sided 95 % upper bound of a Poisson rate from `k` events in `exposure` units (exact: the rate at
+ * which seeing <= k events has probability 5 %). With k = 0 it is the "rule of three": 3.0 / exposure.
+ */
+export function poissonUpper95(k: number, exposure: number): number | null {
+  if (!(exposure > 0)) return null;
+  const cdf = (lambda: number): number => {
+    let term = Math.exp(-lambda);
+    let sum = term;
+    for (let i = 1; i <= k; i++) {
+      term *= lambda / i;
+      sum += term;
+    }
+    return sum;
+  };
+  let lo = 0;
+  let hi = k + 10 + 10 * Math.sqrt(k + 1);
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) > 0.05) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2 / exposure;
+}
+
+/** Wilson score interval for a proportion k/n at 95 %. */
+export function wilson95(k: number, n: number): [number, number] | null {
+  if (n === 0) return null;
+  const z = 1.959964;
+  const p = k / n;
+  const den = 1 + (z * z) / n;
+  const mid = (p + (z * z) / (2 * n)) / den;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / den;
+  return [Math.max(0, mid - half), Math.min(1, mid + half)];
 }
 
 function ratio(num: number, den: number): number | null {
@@ -247,6 +285,7 @@ export function scoreGroup(
     airings: registered.length,
     found,
     segmentRecall,
+    segmentRecallCi95: wilson95(found, registered.length),
     detections: D.length,
     correct: correct.size,
     sharedAudio,

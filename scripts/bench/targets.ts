@@ -1,4 +1,4 @@
-import type { Score } from './score.js';
+import { poissonUpper95, type Score } from './score.js';
 
 /** The engine's targets from issue #3, judged on the standard preset. */
 export interface TargetResult {
@@ -79,7 +79,8 @@ export function evaluateTargets(inp: TargetInputs): TargetResult[] {
     value:
       fpH === null || !inp.noMusic
         ? null
-        : `${fpH.toFixed(2)} per hour (${inp.noMusic.falsePositives} in ${(inp.noMusic.audioSec / 3600).toFixed(2)} h)`,
+        : `${fpH.toFixed(2)} per hour (${inp.noMusic.falsePositives} in ${(inp.noMusic.audioSec / 3600).toFixed(2)} h; ` +
+          `95 % upper bound ${poissonUpper95(inp.noMusic.falsePositives, inp.noMusic.audioSec / 3600)!.toFixed(2)} per hour)`,
     pass: fpH === null ? null : fpH <= FP_PER_HOUR_MAX,
     shortBy:
       fpH !== null && fpH > FP_PER_HOUR_MAX
