@@ -69,7 +69,14 @@ export interface CorpusOptions {
  */
 export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> {
   const log = opts.log ?? (() => undefined);
-  const corpusDir = join(opts.cacheDir, 'corpus');
+  // The Debian corpus keeps its manifest at corpus/manifest.json; a --music folder gets its own.
+  const corpusDir = opts.musicDir
+    ? join(
+        opts.cacheDir,
+        'corpus',
+        `music-${createHash('sha1').update(resolve(opts.musicDir)).digest('hex').slice(0, 10)}`,
+      )
+    : join(opts.cacheDir, 'corpus');
   const manifestPath = join(corpusDir, 'manifest.json');
   const sources = opts.musicDir ? [resolve(opts.musicDir)] : packagesFor(opts.large ?? false);
   if (existsSync(manifestPath)) {
@@ -87,7 +94,7 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
   const files = opts.musicDir ? listMusicDir(opts.musicDir) : listPackageMusic(sources, log);
   if (files.length === 0) throw new Error(`corpus: no music files found in ${sources.join(', ')}`);
   log(`corpus: decoding ${files.length} music files`);
-  const cache = new SourceCache(CORPUS_RATE, join(corpusDir, 'pcm'), 64 * 1024 * 1024);
+  const cache = new SourceCache(CORPUS_RATE, join(opts.cacheDir, 'corpus', 'pcm'), 64 * 1024 * 1024);
   const dropped: CorpusManifest['dropped'] = [];
   const candidates: (CorpusTrack & { envelope: Float32Array })[] = [];
   for (const file of files) {
