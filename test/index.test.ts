@@ -109,6 +109,11 @@ describe('reference index', () => {
     idx.padSynthetic(1, 42);
     expect(idx.stats().postings).toBeGreaterThan(before * 50);
     expect(idx.stats().syntheticHours).toBeCloseTo(1, 1);
+    // padding again adds the same amount again: it draws on real postings only
+    const once = idx.stats().postings - before;
+    idx.padSynthetic(1, 43);
+    expect(idx.stats().postings - before).toBeGreaterThan(1.9 * once);
+    expect(idx.stats().postings - before).toBeLessThan(2.1 * once);
     expect(matchPcm(idx, song(30, 99))).toHaveLength(0);
     expect(matchPcm(idx, a).map((d) => d.recording)).toEqual(['real']);
     idx.close();

@@ -142,7 +142,10 @@ export class LookupIndex {
    */
   padSynthetic(hours: number, seed: number): void {
     this.mergeDelta();
-    const real = this.main.toList();
+    const all = this.main.toList();
+    // draw only from real postings: earlier padding must not feed on itself
+    const real =
+      this.syntheticPostings === 0 ? all : onlyRecordings(all, (f) => this.locate(f) !== undefined);
     if (real.count === 0) throw new Error('cannot pad an empty index: enrol real recordings first');
     const realSec = this.recordings.reduce((s, r) => s + (r.alive ? r.durationSec : 0), 0) || 1;
     const perSec = real.count / realSec;
@@ -181,7 +184,7 @@ export class LookupIndex {
       list.aux[i] = (real.aux[d] & 0xff00) | (real.aux[a] & 0xff);
       list.frames[i] = base + Math.floor(rand() * frames);
     }
-    this.main = PostingTable.build([real, list]);
+    this.main = PostingTable.build([all, list]);
     this.nextFrame += frames + GAP_FRAMES;
     this.syntheticFrames += frames;
     this.syntheticPostings += n;
@@ -189,3 +192,14 @@ export class LookupIndex {
 }
 
 export { HASH_SPACE };
+
+function onlyRecordings(list: PostingList, keep: (frame: number) => boolean): PostingList {
+  const idx: number[] = [];
+  for (let i = 0; i < list.count; i++) if (keep(list.frames[i])) idx.push(i);
+  return {
+    count: idx.length,
+    hashes: Uint32Array.from(idx, (i) => list.hashes[i]),
+    frames: Uint32Array.from(idx, (i) => list.frames[i]),
+    aux: Uint16Array.from(idx, (i) => list.aux[i]),
+  };
+}
