@@ -358,9 +358,11 @@ async function backfill(
     await new Promise((r) => setTimeout(r, 500));
   }
   await monitor.stop();
-  // Stopping the import leaves a "monitor stopped" gap open until the live monitor starts; the days between
-  // logger files stay recorded as gaps (they were not heard), but the import's own end is not an outage.
+  // The import is not live monitoring: its end is not an outage. Forget the runners' state (else the live
+  // monitor would count the time since the last logger file as "monitor down") and the stop's gap; the days
+  // between logger files stay recorded as gaps, as they were not heard.
   await store.db.deleteFrom('monitoring_gaps').where('reason', '=', 'monitor_stopped').execute();
+  await store.db.deleteFrom('channel_state').execute();
   return `${prevMonth.y}-${String(prevMonth.m).padStart(2, '0')}`;
 }
 

@@ -98,6 +98,8 @@ export async function buildServer(
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
   await app.register(swagger, {
+    // the web app's page routes have no tags: the document lists the API only
+    hideUntagged: true,
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -155,6 +155,7 @@ export const en = {
   'review.bulkHint': 'Tick detections, then choose what to do with all of them.',
   'review.done': '{n} detection(s) updated.',
   'review.noEvidence': 'no clip',
+  'review.noReference': 'No reference audio is kept for this recording.',
   'review.history': 'History',
   'review.noHistory': 'No review actions yet.',
   'review.detection': 'Detection {id}',
@@ -170,7 +171,7 @@ export const en = {
   'action.detection.reassign': 'reassigned',
 
   'timeline.title': '{channel}: {date}',
-  'timeline.heard': 'Heard {pct} of the day so far',
+  'timeline.heard': 'Heard {pct} of the time monitored on this day',
   'timeline.gaps': 'Monitoring gaps',
   'timeline.noGaps': 'No gaps on this day.',
   'timeline.detections': 'Detections',

@@ -157,6 +157,7 @@ export const kk: Messages = {
   'review.bulkHint': 'Анықтауларды белгілеп, барлығына бір әрекетті таңдаңыз.',
   'review.done': 'Жаңартылған анықтаулар: {n}.',
   'review.noEvidence': 'жазба жоқ',
+  'review.noReference': 'Бұл жазбаның эталон дыбысы сақталмаған.',
   'review.history': 'Тарих',
   'review.noHistory': 'Әлі тексерілмеген.',
   'review.detection': '{id} анықтауы',
@@ -172,7 +173,7 @@ export const kk: Messages = {
   'action.detection.reassign': 'қайта тағайындалды',
 
   'timeline.title': '{channel}: {date}',
-  'timeline.heard': 'Осы сәтке дейін күннің {pct} бөлігі естілді',
+  'timeline.heard': 'Осы күнгі мониторинг уақытының {pct} бөлігі естілді',
   'timeline.gaps': 'Мониторинг үзілістері',
   'timeline.noGaps': 'Бұл күні үзіліс болған жоқ.',
   'timeline.detections': 'Анықтаулар',

@@ -157,6 +157,7 @@ export const ru: Messages = {
   'review.bulkHint': 'Отметьте обнаружения и выберите действие для всех сразу.',
   'review.done': 'Обновлено обнаружений: {n}.',
   'review.noEvidence': 'нет записи',
+  'review.noReference': 'Эталонного звука этой записи нет.',
   'review.history': 'История',
   'review.noHistory': 'Проверок ещё не было.',
   'review.detection': 'Обнаружение {id}',
@@ -172,7 +173,7 @@ export const ru: Messages = {
   'action.detection.reassign': 'переназначено',
 
   'timeline.title': '{channel}: {date}',
-  'timeline.heard': 'Слышно {pct} дня на данный момент',
+  'timeline.heard': 'Слышно {pct} времени мониторинга за этот день',
   'timeline.gaps': 'Перерывы мониторинга',
   'timeline.noGaps': 'В этот день перерывов не было.',
   'timeline.detections': 'Обнаружения',

@@ -250,7 +250,7 @@ export function registerReviewPages(app: FastifyInstance, ctx: AppContext): void
       const v = await detections.getDetection(ctx, pc.principal, id);
       const history = await detections.detectionHistory(ctx, pc.principal, id);
       const reviewer = pc.principal?.user.role === 'operator' || pc.principal?.user.role === 'cmo_reviewer';
-      let reference: Html = html`<span class="muted">${t('common.noResults')}</span>`;
+      let reference: Html = html`<span class="muted">${t('review.noReference')}</span>`;
       try {
         await catalogue.referenceAudioPath(ctx, pc.principal, v.recordingId);
         reference = html`<audio
@@ -338,6 +338,9 @@ export function registerReviewPages(app: FastifyInstance, ctx: AppContext): void
         });
       const day = await channels.channelDay(ctx, pc.principal, channelId, one(q, 'date') ?? null);
       const zone = day.channel.timeZone;
+      // a time inside the day; with its date when a gap reaches outside it
+      const at = (ms: number) =>
+        ms >= day.startMs && ms < day.endMs ? fmt.time(ms, zone) : fmt.dateTime(ms, zone);
       const prev = localDate(zone, day.startMs - 3600_000);
       const next = localDate(zone, day.endMs + 3600_000);
       const items = day.detections.map((d) => ({
@@ -350,7 +353,7 @@ export function registerReviewPages(app: FastifyInstance, ctx: AppContext): void
       const gaps = day.gaps.map((g) => ({
         startMs: g.startMs,
         endMs: g.endMs ?? Math.min(day.endMs, ctx.now()),
-        label: `${fmt.time(g.startMs, zone)}–${g.endMs ? fmt.time(g.endMs, zone) : t('timeline.ongoing')} ${t(`gap.${g.reason}` as MessageKey)}`,
+        label: `${at(g.startMs)}–${g.endMs ? at(g.endMs) : t('timeline.ongoing')} ${t(`gap.${g.reason}` as MessageKey)}`,
         cls: 'gap',
       }));
       const title = t('timeline.title', { channel: day.channel.name, date: fmt.day(day.date) });
@@ -400,8 +403,8 @@ export function registerReviewPages(app: FastifyInstance, ctx: AppContext): void
                       ${day.gaps.map(
                         (g) =>
                           html`<tr>
-                            <td>${fmt.time(g.startMs, zone)}</td>
-                            <td>${g.endMs ? fmt.time(g.endMs, zone) : t('timeline.ongoing')}</td>
+                            <td>${at(g.startMs)}</td>
+                            <td>${g.endMs ? at(g.endMs) : t('timeline.ongoing')}</td>
                             <td class="num">${fmt.duration(((g.endMs ?? ctx.now()) - g.startMs) / 1000)}</td>
                             <td>
                               ${t(`gap.${g.reason}` as MessageKey)}${g.detail ? html` <span class="muted small">${g.detail}</span>` : ''}
