@@ -9,6 +9,11 @@ import { register as worker } from './worker.js';
 import { register as centre } from './centre.js';
 import { register as serve } from './serve.js';
 import { register as users } from './users.js';
+import { register as catalog } from './catalog.js';
+import { register as accrual } from './accrual.js';
+import { register as ledger } from './ledger.js';
+import { register as explain } from './explain.js';
+import { register as statements } from './statements.js';
 
 /**
  * Every CLI command module exports `register(program)`; add one line per module here.
@@ -19,3 +24,5 @@ export const commands: Array<(program: Command) => void> = [enroll, match, index
 commands.push(capture, worker, centre);
 // the web app and the HTTP API (src/api, src/web)
 commands.push(serve, users);
+// catalogue and royalty (src/catalog, src/royalty)
+commands.push(catalog, accrual, ledger, explain, statements);
