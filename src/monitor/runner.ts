@@ -100,6 +100,8 @@ export class ChannelRunner {
   private running: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private sinceOpenRefreshSec = 0;
+  /** What was last written to open_detections (null: not written by this run yet). */
+  private savedPending: string | null = null;
   /** Store writes, in order; a failing write is retried rather than skipped. */
   private io: Promise<void> = Promise.resolve();
   private ioFailures = 0;
@@ -503,6 +505,10 @@ export class ChannelRunner {
     this.writeFinals();
     const pending = this.stitcher.pending();
     this.evidence?.track(pending);
+    // an unchanged set (most often: nothing airing) needs no write
+    const signature = pending.map((p) => `${p.id}:${p.state}:${Math.round(p.endMs)}`).join(',');
+    if (signature === this.savedPending) return;
+    this.savedPending = signature;
     this.enqueue('save pending', () => this.repo.savePending(this.channel.id, pending, this.now()));
   }
 
