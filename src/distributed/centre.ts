@@ -96,6 +96,7 @@ export class Centre {
   private readonly k: ReturnType<typeof keys>;
   private readonly slots = new Map<string, Slot>();
   private redis: Redis | null = null;
+  private queueConn: Redis | null = null;
   private worker: Worker | null = null;
   private batchQueue: Queue | null = null;
   private resultQueue: Queue | null = null;
@@ -207,8 +208,9 @@ export class Centre {
     this.resultQueue.on('error', () => {});
     if (o.indexDir) this.index = ReferenceIndex.open(o.indexDir, { readonly: true });
     await this.publish().catch((err: unknown) => this.log.warn({ err }, 'cannot publish to Redis yet'));
+    this.queueConn = connectRedis(o.redisUrl, 'worker', 'tyndau-centre-q');
     this.worker = new Worker(RESULT_QUEUE, (job) => this.process(job), {
-      connection: connectRedis(o.redisUrl, 'worker', 'tyndau-centre-q'),
+      connection: this.queueConn,
       prefix: o.prefix,
       concurrency: o.concurrency ?? 8,
       lockDuration: 60_000,
@@ -234,6 +236,7 @@ export class Centre {
     await this.batchQueue?.close();
     await this.resultQueue?.close();
     this.redis?.disconnect();
+    this.queueConn?.disconnect();
     await this.http?.close();
     this.index?.close();
     this.log.info('centre stopped');

@@ -51,6 +51,8 @@ export class MatcherWorker {
   private results: Queue | null = null;
   private plain: Redis | null = null;
   private sub: Redis | null = null;
+  /** BullMQ leaves a connection it was given open: it is closed here. */
+  private queueConn: Redis | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private readonly k: ReturnType<typeof keys>;
   private channelsKnown: { at: number; ids: Set<string> | null } = { at: 0, ids: null };
@@ -109,8 +111,9 @@ export class MatcherWorker {
       Math.max(1, o.config.indexRefreshSec) * 1000,
     );
     this.refreshTimer.unref();
+    this.queueConn = connectRedis(o.redisUrl, 'worker', `tyndau-worker-q-${this.name}`);
     this.worker = new Worker(BATCH_QUEUE, (job) => this.process(job), {
-      connection: connectRedis(o.redisUrl, 'worker', `tyndau-worker-q-${this.name}`),
+      connection: this.queueConn,
       prefix: o.prefix,
       concurrency: o.config.workerConcurrency,
       lockDuration: o.config.lockDurationMs,
@@ -153,6 +156,7 @@ export class MatcherWorker {
     await this.results?.close();
     this.sub?.disconnect();
     this.plain?.disconnect();
+    this.queueConn?.disconnect();
     this.index?.close();
     this.index = null;
     this.log.info('matcher worker stopped');

@@ -58,6 +58,8 @@ export class CentreLink {
     },
   ) {
     this.redis = connectRedis(opts.redisUrl, 'producer', `tyndau-capture-${opts.nodeId}`);
+    // a dropped connection shows at once, not only when the next exchange times out
+    this.redis.on('close', () => this.setUp(false, 'connection to Redis lost'));
     this.k = keys(opts.prefix);
   }
 

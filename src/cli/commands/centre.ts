@@ -62,8 +62,10 @@ export function register(program: Command): void {
   )
     .option('--db <url>', 'the system of record (env TYNDAU_DB)')
     .option('--json', 'print JSON')
-    .action(async (o) => {
-      const d = loadDeployment(o, 'centre status');
+    .action(async (_o, cmd: Command) => {
+      // --redis and friends may be read by `centre` itself: take them from either
+      const o = cmd.optsWithGlobals();
+      const d = loadDeployment(o as Parameters<typeof loadDeployment>[0], 'centre status');
       if (o.db) d.db = o.db;
       const store = openStore({ url: d.db });
       try {
