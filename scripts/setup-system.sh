@@ -6,12 +6,23 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v sox >/dev/null 2>&1 || need+=(sox libsox-fmt-mp3)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+# distributed mode (src/distributed, docs/distributed.md): its tests run redis-server themselves;
+# other tests may use the one on 127.0.0.1:6379, started here when it does not answer
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+start_redis() {
+  if ! redis-cli ping >/dev/null 2>&1; then
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    echo "setup-system: started redis-server on 127.0.0.1:6379"
+  fi
+}
 if [ "${TYNDAU_WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
 if [ "${TYNDAU_WITH_MUSIC:-0}" = 1 ]; then
   for p in supertux-data extremetuxracer-data xmoto-data; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
 fi
+if [ ${#need[@]} -eq 0 ]; then start_redis; fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-system: ffmpeg, sox and espeak-ng are present"
   exit 0
@@ -23,3 +34,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 echo "setup-system: done"
+start_redis
