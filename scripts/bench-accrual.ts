@@ -312,6 +312,7 @@ async function main(): Promise<void> {
   let peakRss = process.memoryUsage().rss;
   const baseRss = peakRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const onPage = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
   const rssAt: Array<[number, number]> = [];
   let lastMark = 0;
   let pass2 = 0;
@@ -321,11 +322,14 @@ async function main(): Promise<void> {
     asOfMs: parseDateMs('2026-12-10'),
     indexHolders: false,
     onProgress: (p) => {
+      onPage();
       if (p.pass !== 2) return;
       pass2 += 5000; // one page
+      const rss = process.memoryUsage().rss;
+      peakRss = Math.max(peakRss, rss); // timers do not fire while the run keeps the event loop busy
       if (pass2 - lastMark >= 200_000) {
         lastMark = pass2;
-        rssAt.push([Date.now() - t1, process.memoryUsage().rss]);
+        rssAt.push([Date.now() - t1, rss]);
       }
     },
   });
@@ -362,7 +366,7 @@ async function main(): Promise<void> {
     loadAverage: Number(loadavg()[0].toFixed(1)),
     linesPerSec: Math.round(lines / accrueSec),
     peakRssMb: Math.round(peakRss / 1e6),
-    baseRssMb: Math.round(baseRss / 1e6),
+    rssBeforeRunMb: Math.round(baseRss / 1e6),
     rssDuringPass2Mb: rssAt
       .filter((_, i) => i % Math.max(1, Math.floor(rssAt.length / 6)) === 0)
       .map(([ms, rss]) => `${(ms / 1000).toFixed(0)}s:${Math.round(rss / 1e6)}`),
