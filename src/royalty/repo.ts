@@ -97,6 +97,28 @@ export class RoyaltyError extends Error {
   }
 }
 
+/** A line read as a tuple (columns in LINE_COLUMNS order). */
+function tupleLine(r: LineTuple, tariffVersionId = ''): AccrualLine {
+  return {
+    seq: r[0],
+    entrySeq: r[1],
+    kind: r[2] === null ? 'accrual' : 'reversal',
+    reversesSeq: r[2],
+    detectionId: r[3],
+    rightType: r[4] as RightType,
+    holderId: r[5],
+    reserveReason: r[6] as ReserveReason | null,
+    shareId: r[7],
+    subjectId: r[8],
+    airtimeMs: r[9],
+    weightedUs: r[10],
+    grossTiyn: r[11],
+    deductionTiyn: r[12],
+    netTiyn: r[13],
+    tariffVersionId,
+  };
+}
+
 /** A stored line; its tariff version is its entry's (pass it when the caller knows it). */
 function toLine(r: DB['accrual_lines'], tariffVersionId = ''): AccrualLine {
   return {
@@ -360,6 +382,18 @@ export class RoyaltyRepository {
 
   private async *pagedLines(pageSize = 10000): AsyncIterable<AccrualLine> {
     let after = 0;
+    if (this.raw) {
+      const st = prepared(
+        this.raw,
+        `select ${LINE_COLUMNS.join(', ')} from accrual_lines where seq > ? order by seq limit ?`,
+      );
+      for (;;) {
+        const rows = st.raw(true).all(after, pageSize) as LineTuple[];
+        for (const r of rows) yield tupleLine(r);
+        if (rows.length < pageSize) return;
+        after = rows[rows.length - 1][0];
+      }
+    }
     for (;;) {
       const rows = await this.db
         .selectFrom('accrual_lines')
@@ -773,7 +807,7 @@ export class RoyaltyRepository {
           .execute();
         const out = new Map<string, AccrualLine[]>();
         const dayOf = new Map(entries.map((e) => [Number(e.seq), e.day ?? '']));
-        for (const l of effectiveLines(await linesOfEntries(db, entries))) {
+        for (const l of effectiveLines(await linesOfEntries(db, entries, raw))) {
           const day = dayOf.get(l.entrySeq)!;
           const list = out.get(day);
           if (list) list.push(l);
@@ -859,7 +893,7 @@ export class RoyaltyRepository {
     for (let i = 0; i < entries.length;) {
       let j = i;
       while (j < entries.length && entries[j].channel_id === entries[i].channel_id) j++;
-      for (const l of effectiveLines(await linesOfEntries(this.db, entries.slice(i, j)))) {
+      for (const l of effectiveLines(await linesOfEntries(this.db, entries.slice(i, j), this.raw))) {
         if (l.detectionId && (!wanted || wanted.has(l.detectionId))) out.add(l.detectionId);
       }
       i = j;
@@ -1320,7 +1354,7 @@ export class RoyaltyRepository {
         .where('day', '=', b.day)
         .execute();
       const licenceOf = new Map(entries.map((e) => [Number(e.seq), e.licence_id!]));
-      const lines = effectiveLines(await linesOfEntries(this.db, entries));
+      const lines = effectiveLines(await linesOfEntries(this.db, entries, this.raw));
       const byDetection = new Map<string, Map<string, number>>();
       for (const l of lines) {
         if (!l.detectionId) continue;
@@ -1515,6 +1549,7 @@ async function linesOfEntries(
     lines_count: number;
     payload_json: string;
   }>,
+  raw: RawSqlite | null = null,
 ): Promise<AccrualLine[]> {
   const tariffOf = new Map<number, string>();
   const ranges: Array<[number, number]> = [];
@@ -1534,6 +1569,20 @@ async function linesOfEntries(
     else merged.push([r[0], r[1]]);
   }
   const out: AccrualLine[] = [];
+  if (raw) {
+    // rows as arrays from a statement prepared once: re-runs read every line of the period
+    const st = prepared(
+      raw,
+      `select ${LINE_COLUMNS.join(', ')} from accrual_lines where seq >= ? and seq <= ? order by seq`,
+    );
+    for (const [a, b] of merged) {
+      for (const r of st.raw(true).all(a, b) as LineTuple[]) {
+        const tv = tariffOf.get(r[1]);
+        if (tv !== undefined) out.push(tupleLine(r, tv));
+      }
+    }
+    return out;
+  }
   for (const [a, b] of merged) {
     const rows = await db
       .selectFrom('accrual_lines')
