@@ -101,22 +101,6 @@ const USERS = [
   { username: 'performer', role: 'rights_holder', holderId: 'rh-performer-1', what: "performer's cabinet" },
 ] as const;
 
-/*
- * Workaround, reported to the monitor's owner: the matcher can hold two open candidates of one recording
- * that start at the same instant (a repeating intro matched at two reference offsets); both get the same
- * detection id and the runner's save of its pending detections fails on the key, again and again, so the
- * channel stalls. Until the monitor removes the duplicate itself, the demo keeps the more confident one.
- */
-const savePending = MonitorRepository.prototype.savePending;
-MonitorRepository.prototype.savePending = function (this: MonitorRepository, channelId, list, nowMs) {
-  const best = new Map<string, (typeof list)[number]>();
-  for (const d of list) {
-    const b = best.get(d.id);
-    if (!b || d.confidence > b.confidence) best.set(d.id, d);
-  }
-  return savePending.call(this, channelId, [...best.values()], nowMs);
-};
-
 function log(message: string): void {
   process.stderr.write(`demo: ${message}\n`);
 }

@@ -93,8 +93,16 @@ function repositoryContract(name: string, open: () => Promise<{ store: Store; do
         speed: 1.02,
         confidence: 0.97,
       };
-      await repo.savePending('fm1', [{ ...det, endMs: 150_000, state: 'open' }], 1);
-      expect(await repo.pending('fm1')).toHaveLength(1);
+      // two candidates with one id (same recording, same start) keep the more confident, not a key error
+      await repo.savePending(
+        'fm1',
+        [
+          { ...det, endMs: 150_000, confidence: 0.6, state: 'open' },
+          { ...det, endMs: 150_000, state: 'open' },
+        ],
+        1,
+      );
+      expect((await repo.pending('fm1')).map((p) => p.confidence)).toEqual([0.97]);
       const id1 = await repo.writeFinal(det, { path: 'e/1.mp3', startMs: 95_000 }, 5000, 2);
       expect(await repo.pending('fm1')).toEqual([]);
       // a replay finds it again with a start 1.2 s off: same row, no evidence lost

@@ -160,12 +160,17 @@ export class StreamMatcher {
 
   /** Airings still open (provisional: their end and confidence may still grow). */
   openDetections(): Detection[] {
-    const out: Detection[] = [];
-    for (const t of this.tracks) {
+    const out: Array<{ d: Detection; points: number; slot: number }> = [];
+    // strongest first, so that a weaker track of the same recording over the same airtime (a
+    // repeated section matched at another offset) is left out, as it would be when it closes
+    const byStrength = [...this.tracks].sort((a, b) => b.tq.length - a.tq.length);
+    for (const t of byStrength) {
       const d = finaliseTrack(t);
-      if (d && d.confidence >= this.minConfidence) out.push(d);
+      if (!d || d.confidence < this.minConfidence) continue;
+      if (out.some((o) => o.slot === t.rec.slot && overlapShare(o.d, d) > 0)) continue;
+      out.push({ d, points: t.tq.length, slot: t.rec.slot });
     }
-    return out;
+    return out.map((o) => o.d).sort((a, b) => a.start - b.start);
   }
 
   private endSegment(out: Detection[]): void {

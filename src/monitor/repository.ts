@@ -136,6 +136,14 @@ export class MonitorRepository {
 
   /** Replaces the channel's pending detections with `list`. */
   async savePending(channelId: string, list: PendingDetection[], nowMs: number): Promise<void> {
+    // one row per id: should two candidates ever share an id (same recording, same start), keep the
+    // more confident rather than failing on the key and stalling the channel
+    const byId = new Map<string, PendingDetection>();
+    for (const d of list) {
+      const prev = byId.get(d.id);
+      if (!prev || d.confidence > prev.confidence) byId.set(d.id, d);
+    }
+    list = [...byId.values()];
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('open_detections').where('channel_id', '=', channelId).execute();
       if (list.length === 0) return;
