@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .action(async (opts: { db?: string }) => {
       await withRoyalty(opts, async (repo) => {
         const h = await repo.head();
-        process.stdout.write(h ? `${h.seq} ${h.hash}\n` : 'the ledger is empty\n');
+        process.stdout.write(h && h.seq > 0 ? `${h.seq} ${h.hash}\n` : 'the ledger is empty\n');
       });
     });
   ledger

@@ -39,6 +39,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('line_seq', 'bigint', (c) => c.notNull())
     .addColumn('holder_index_seq', 'bigint', (c) => c.notNull())
     .execute();
+  // The head exists from the start, so the first appenders on PostgreSQL lock a row rather than race to insert it.
+  await (
+    db as unknown as Kysely<{
+      ledger_head: { id: number; seq: number; hash: string; line_seq: number; holder_index_seq: number };
+    }>
+  )
+    .insertInto('ledger_head')
+    .values({ id: 1, seq: 0, hash: '0'.repeat(64), line_seq: 0, holder_index_seq: 0 })
+    .execute();
   await s
     .createTable('accrual_lines')
     .addColumn('seq', seqType, (c) => c.primaryKey())
