@@ -3,7 +3,7 @@
 // workers as separate `tyndau worker` processes, the centre on SQLite. Then the same with a worker
 // killed mid-batch, a capture node's link cut, and Redis stopped for 30 s; and bad batches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
   type SealedBatch,
 } from '../src/distributed/index.js';
 import { ReferenceIndex, enrollFile } from '../src/index/index.js';
+import { matchFile } from '../src/match/index.js';
 import {
   MonitorRepository,
   monitorConfig,
@@ -292,12 +293,16 @@ class Pipeline {
       config: CONFIG,
       now: () => this.servers[0]?.now() ?? Date.now(),
       indexDir,
+      evidenceDir: join(dir, this.name, 'centre-evidence'),
       onDetection: (_d, latencyMs) => this.latencies.push(latencyMs),
     });
     await this.centre.start();
   }
 
-  async startNodes(urlFor: (channelId: string) => string = () => this.url): Promise<void> {
+  async startNodes(
+    urlFor: (channelId: string) => string = () => this.url,
+    evidenceFor: (channelId: string) => boolean = () => false,
+  ): Promise<void> {
     // the broadcasts begin a moment from now, once the nodes listen
     this.originMs = Date.now() + 1500;
     this.servers.push(await startStreamServer(bA, { speed: SPEED, originMs: this.originMs }));
@@ -316,7 +321,7 @@ class Pipeline {
         redisUrl: urlFor(ch.id),
         prefix: this.prefix,
         spoolDir: join(dir, this.name, `node-${ch.id}`),
-        evidenceDir: null,
+        evidenceDir: evidenceFor(ch.id) ? join(dir, this.name, `node-${ch.id}`, 'evidence') : null,
         now: this.servers[0].now,
         seed: 1,
         onSpooled: (b) => this.spooled.get(ch.id)!.push(b),
@@ -428,14 +433,13 @@ describe('distributed mode on BullMQ and Redis', () => {
     workers.push(spawnWorker('w1', calm.prefix, {}), spawnWorker('w2', calm.prefix, {}));
     await calm.startCentre();
     await Promise.all(workers.map((w) => w.waitFor(/matcher worker started/, 30_000)));
-    await calm.startNodes();
-    // song-e is enrolled while everything runs: every worker picks it up without a restart
-    await calm.until(8);
+    // song-e is enrolled while the workers run: every worker picks it up without a restart
     const index = ReferenceIndex.open(indexDir);
     await enrollFile(index, bB.songs.get('song-e')!, { id: 'song-e' });
     index.close();
-    await Promise.all(workers.map((w) => w.waitFor(/reference index refreshed/, 20_000)));
-    expect(calm.servers[0].positionSec()).toBeLessThan(50); // before song-e airs
+    await Promise.all(workers.map((w) => w.waitFor(/reference index refreshed/, 30_000)));
+    // fm-a keeps air-check evidence: clips are cut at the node and uploaded with their detections
+    await calm.startNodes(undefined, (ch) => ch === 'fm-a');
     await calm.until(162);
     await calm.stopNodes(20_000);
 
@@ -465,6 +469,26 @@ describe('distributed mode on BullMQ and Redis', () => {
     for (const f of calm.centre!.flows().filter((f) => f.channelId !== 'fm-c')) {
       expect(f.batchesApplied).toBe(calm.spooled.get(f.channelId)!.length);
       expect(f.batchesLost).toBe(0);
+    }
+    // the evidence: each fm-a detection has its clip at the centre, and the clip is the recording
+    const rows = await calm.store.db
+      .selectFrom('detections')
+      .select(['recording_id', 'start_ms', 'end_ms', 'evidence_path', 'evidence_start_ms'])
+      .where('channel_id', '=', 'fm-a')
+      .orderBy('start_ms')
+      .execute();
+    expect(rows).toHaveLength(3);
+    const clipIndex = ReferenceIndex.open(indexDir, { readonly: true });
+    try {
+      for (const r of rows) {
+        expect(r.evidence_path, r.recording_id).toContain(join(dir, 'calm', 'centre-evidence', 'fm-a'));
+        expect(existsSync(r.evidence_path!)).toBe(true);
+        expect(Math.abs(r.evidence_start_ms! - (r.start_ms - 5000))).toBeLessThan(1000);
+        const found = await matchFile(clipIndex, r.evidence_path!);
+        expect(found.map((d) => d.recording)).toEqual([r.recording_id]);
+      }
+    } finally {
+      clipIndex.close();
     }
     const gaps = await calm.repo.gaps('fm-a', 0, Number.MAX_SAFE_INTEGER);
     const silence = gaps.find((g) => g.reason === 'silence')!;

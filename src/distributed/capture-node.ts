@@ -13,6 +13,7 @@ import {
   MonitorMetrics,
   MonitorRepository,
   seededRandom,
+  type AiredDetection,
   type Channel,
   type GapChange,
   type MonitorConfig,
@@ -21,6 +22,7 @@ import { migrateToLatest, openStore, type ChannelStateTable, type Store } from '
 import type { PeakBatch, SealedBatch } from './batch.js';
 import { PeakBatcher } from './batcher.js';
 import type { DistributedConfig } from './config.js';
+import { AiringsFeed, EvidenceUploader } from './evidence.js';
 import { CentreLink } from './sender.js';
 import { ChannelSpool } from './spool.js';
 
@@ -43,13 +45,28 @@ export interface CaptureNodeOptions {
   onSpooled?: (batch: PeakBatch) => void;
 }
 
-/** The runner's store calls that the centre must hear about go into the channel's next batch. */
+/**
+ * The runner's store calls that the centre must hear about go into the channel's next batch; a
+ * detection the runner stores (one the centre found, fed back to it) sends its clip to the centre.
+ */
 class ShippingRepository extends MonitorRepository {
   constructor(
     store: Store,
     private readonly batcher: () => PeakBatcher,
+    private readonly onClip: ((det: AiredDetection, ev: { path: string; startMs: number }) => void) | null,
   ) {
     super(store.db);
+  }
+
+  override async writeFinal(
+    det: AiredDetection,
+    evidence: { path: string; startMs: number } | null,
+    duplicateToleranceMs: number,
+    nowMs: number,
+  ): Promise<string> {
+    const id = await super.writeFinal(det, evidence, duplicateToleranceMs, nowMs);
+    if (evidence) this.onClip?.(det, evidence);
+    return id;
   }
 
   override async applyGapChanges(changes: GapChange[], nowMs: number): Promise<void> {
@@ -81,6 +98,7 @@ export class CaptureNode {
   private http: FastifyInstance | null = null;
   private address: string | null = null;
   private all: Promise<void> | null = null;
+  private uploader: EvidenceUploader | null = null;
   private readonly spoolPending = new Gauge({
     name: 'tyndau_capture_spool_batches',
     help: 'Batches spooled and not yet acknowledged by the centre',
@@ -126,6 +144,14 @@ export class CaptureNode {
       log: this.log,
     });
     const random = seededRandom(o.seed ?? Date.now());
+    const link = this.link;
+    if (o.evidenceDir && o.config.uploadEvidence) {
+      this.uploader = new EvidenceUploader(
+        (u) => link.sendEvidence(u),
+        (m) => this.log.warn(m),
+      );
+    }
+    const uploader = this.uploader;
     for (const channel of o.channels) {
       const spool = ChannelSpool.open(join(o.spoolDir, 'spool', channel.id), {
         maxBytes: o.config.spoolMaxBytes,
@@ -133,7 +159,10 @@ export class CaptureNode {
         onWarning: (m) => this.log.warn({ channel: channel.id }, m),
       });
       const session = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      // the centre's airings come back so that the runner cuts clips from the local evidence ring
+      const feed = o.evidenceDir ? new AiringsFeed(() => batcher.epoch) : null;
       const batcher: PeakBatcher = new PeakBatcher({
+        feedback: feed,
         channelId: channel.id,
         session,
         batchSec: o.config.batchSec,
@@ -145,7 +174,11 @@ export class CaptureNode {
       const runner: ChannelRunner = new ChannelRunner({
         channel,
         config: o.monitor,
-        repo: new ShippingRepository(this.store, () => batcher),
+        repo: new ShippingRepository(
+          this.store,
+          () => batcher,
+          uploader ? (det, ev) => uploader.add(det, o.nodeId, ev) : null,
+        ),
         matcher: batcher,
         evidenceDir: o.evidenceDir,
         now: o.now,
@@ -153,7 +186,7 @@ export class CaptureNode {
         metrics: this.metrics,
         random,
       });
-      this.link.addChannel(channel.id, spool);
+      this.link.addChannel(channel.id, spool, feed ? (m) => feed.update(m) : null);
       this.items.push({ channel, runner, batcher, spool, done: Promise.resolve() });
     }
     if (o.http) await this.startHttp(o.http);
@@ -171,6 +204,7 @@ export class CaptureNode {
     this.all = Promise.all(this.items.map((i) => i.done)).then(() => undefined);
     this.timer = setInterval(() => {
       for (const item of this.items) item.batcher.sealIfIdle(o.config.heartbeatSec);
+      void this.uploader?.tick();
       this.updateGauges();
     }, 500);
     this.timer.unref();
@@ -199,6 +233,7 @@ export class CaptureNode {
         dropped: i.spool.dropped,
         clockDriftMs: i.batcher.driftMs,
       })),
+      clipsWaiting: this.uploader?.waiting ?? 0,
     };
   }
 
@@ -217,6 +252,14 @@ export class CaptureNode {
     await Promise.all(this.items.map((i) => i.runner.stop()));
     await this.all;
     if (this.link && drainMs > 0) await this.link.drain(drainMs);
+    // clips of the last detections, while the link is still open
+    for (
+      let until = Date.now() + drainMs;
+      this.uploader && this.uploader.waiting > 0 && Date.now() < until;
+    ) {
+      await this.uploader.tick();
+      if (this.uploader.waiting > 0) await new Promise((r) => setTimeout(r, 200));
+    }
     this.updateGauges();
     await this.link?.close();
     for (const i of this.items) i.spool.close();

@@ -25,7 +25,8 @@ import {
 import type { Store } from '../store/index.js';
 import { BatchRejected, validateResult, type BatchResult } from './batch.js';
 import type { DistributedConfig } from './config.js';
-import { BATCH_QUEUE, RESULT_QUEUE, connectRedis, keys } from './redis.js';
+import { storeClip, validateUpload, type AiringsMessage } from './evidence.js';
+import { BATCH_QUEUE, EVIDENCE_QUEUE, RESULT_QUEUE, connectRedis, keys } from './redis.js';
 import { DistributedRepository, type ChannelCursor } from './repository.js';
 import { ChannelStitcher, emptyStitchState, resultInput } from './stitcher.js';
 
@@ -43,6 +44,8 @@ export interface CentreOptions {
   http?: { host: string; port: number } | null;
   /** Watch this reference index and tell the workers when recordings are enrolled or removed. */
   indexDir?: string | null;
+  /** Store the air-check clips capture nodes upload here (null: not accepted). */
+  evidenceDir?: string | null;
   /** Called with every detection once it is stored. */
   onDetection?: (det: AiredDetection, latencyMs: number) => void;
 }
@@ -98,6 +101,8 @@ export class Centre {
   private redis: Redis | null = null;
   private queueConn: Redis | null = null;
   private worker: Worker | null = null;
+  private evidenceWorker: Worker | null = null;
+  private evidenceConn: Redis | null = null;
   private batchQueue: Queue | null = null;
   private resultQueue: Queue | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -220,6 +225,16 @@ export class Centre {
     this.worker.on('failed', (job, err) =>
       this.log.error({ job: job?.id, err: err.message }, 'result could not be applied; it will be retried'),
     );
+    if (o.evidenceDir) {
+      const dir = o.evidenceDir;
+      this.evidenceConn = connectRedis(o.redisUrl, 'worker', 'tyndau-centre-evidence');
+      this.evidenceWorker = new Worker(EVIDENCE_QUEUE, (job) => this.storeEvidence(dir, job.data), {
+        connection: this.evidenceConn,
+        prefix: o.prefix,
+        concurrency: 2,
+      });
+      this.evidenceWorker.on('error', (err) => this.log.debug({ err: err.message }, 'queue connection'));
+    }
     this.timer = setInterval(() => {
       void this.publish().catch((err: unknown) => this.log.debug({ err }, 'publish failed'));
     }, o.config.republishMs);
@@ -232,6 +247,8 @@ export class Centre {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.worker?.close();
+    await this.evidenceWorker?.close();
+    this.evidenceConn?.disconnect();
     await Promise.all([...this.slots.values()].map((s) => s.chain));
     await this.batchQueue?.close();
     await this.resultQueue?.close();
@@ -473,6 +490,45 @@ export class Centre {
       this.opts.onDetection?.(det, latencyMs);
     }
     await this.ack(cur).catch(() => {});
+    // the node cuts the clips of these airings from its own evidence ring
+    const airings: AiringsMessage = {
+      pending: pending ?? [],
+      finals: stitcher.snapshot().recent.map((r) => ({
+        id: r.id,
+        channelId: ch,
+        recordingId: r.recordingId,
+        startMs: r.startMs,
+        endMs: r.endMs,
+        refStartSec: r.refStartSec,
+        refEndSec: r.refEndSec,
+        speed: r.speed,
+        confidence: r.confidence,
+      })),
+    };
+    await this.redis?.set(this.k.airings(ch), JSON.stringify(airings), 'EX', 900).catch(() => {});
+  }
+
+  /** A clip a capture node uploaded: stored beside the detection it belongs to. */
+  private async storeEvidence(dir: string, data: unknown): Promise<string> {
+    let u;
+    try {
+      u = validateUpload(data);
+    } catch (err) {
+      await this.reject(null, null, null, 'malformed', (err as Error).message);
+      return 'rejected';
+    }
+    const tol = this.opts.monitor.duplicateToleranceMs;
+    const found = (await this.repo.detections(u.channelId, u.startMs - tol, u.startMs + tol + 1)).filter(
+      (d) => d.recordingId === u.recordingId,
+    );
+    found.sort((a, b) => Math.abs(a.startMs - u.startMs) - Math.abs(b.startMs - u.startMs));
+    const det = found[0];
+    if (!det)
+      throw new Error(`clip of ${u.channelId} ${u.recordingId} at ${u.startMs}: no such detection (yet)`);
+    const path = storeClip(dir, det, Buffer.from(u.mp3, 'base64'));
+    await this.repo.writeFinal(det, { path, startMs: u.clipStartMs }, tol, this.now());
+    this.log.info({ channel: u.channelId, detection: det.id, path }, 'evidence clip stored');
+    return path;
   }
 
   private newCursor(channelId: string, r: BatchResult): ChannelCursor {

@@ -20,6 +20,8 @@ export interface DistributedConfig {
   resendAfterSec: number;
   /** How often a capture node reads the centre's acknowledgements (wall). */
   ackPollMs: number;
+  /** 1: each finished air-check clip is uploaded to the centre with its detection; 0: clips stay on the node. */
+  uploadEvidence: number;
 
   // --- matcher workers ---------------------------------------------------------------------------
   /** Batches (JSON) larger than this are rejected unread. */
@@ -59,6 +61,7 @@ export const DISTRIBUTED_DEFAULTS: Readonly<DistributedConfig> = Object.freeze({
   maxInFlight: 64,
   resendAfterSec: 120,
   ackPollMs: 500,
+  uploadEvidence: 1,
 
   maxBatchBytes: 256 * 1024,
   maxBatchPeaks: 40_000,

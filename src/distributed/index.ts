@@ -31,9 +31,18 @@ export {
 } from './stitcher.js';
 // Adapters (disk, Redis, database, HTTP).
 export { ChannelSpool, type SpoolOptions, type SpooledBatch } from './spool.js';
-export { BATCH_QUEUE, RESULT_QUEUE, connectRedis, keys, redactUrl } from './redis.js';
+export { BATCH_QUEUE, EVIDENCE_QUEUE, RESULT_QUEUE, connectRedis, keys, redactUrl } from './redis.js';
 export { CentreLink, type LinkStatus } from './sender.js';
 export { CaptureNode, type CaptureNodeOptions } from './capture-node.js';
+export {
+  AiringsFeed,
+  EvidenceUploader,
+  MAX_CLIP_BYTES,
+  storeClip,
+  validateUpload,
+  type AiringsMessage,
+  type EvidenceUpload,
+} from './evidence.js';
 export { MatcherWorker, type MatcherWorkerOptions } from './matcher-worker.js';
 export { Centre, type CentreOptions, type ChannelFlow } from './centre.js';
 export { DistributedRepository, type ChannelCursor, type Rejection } from './repository.js';

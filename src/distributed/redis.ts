@@ -5,6 +5,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 export const BATCH_QUEUE = 'batches';
 /** The BullMQ queue of match results (matcher workers -> centre). */
 export const RESULT_QUEUE = 'results';
+/** The BullMQ queue of air-check clips (capture nodes -> centre). */
+export const EVIDENCE_QUEUE = 'evidence';
 
 /** Key names under one deployment's prefix (several deployments or test runs can share a Redis). */
 export function keys(prefix: string) {
@@ -18,6 +20,8 @@ export function keys(prefix: string) {
     channels: `${p}:channels`,
     /** Hash of counters workers bump (retries, rejections by reason); lost with Redis, like the queues. */
     stats: `${p}:stats`,
+    /** The centre's open and recently final airings of a channel (JSON AiringsMessage), for the node's clips. */
+    airings: (channelId: string) => `${p}:airings:${channelId}`,
     /** Pub/sub: the reference index changed, refresh now. */
     catalogue: `${p}:catalogue`,
   };

@@ -9,12 +9,16 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { batchJobId, type PeakBatch } from './batch.js';
 import type { DistributedConfig } from './config.js';
-import { BATCH_QUEUE, connectRedis, keys, serverRunId } from './redis.js';
+import type { AiringsMessage, EvidenceUpload } from './evidence.js';
+import { BATCH_QUEUE, EVIDENCE_QUEUE, connectRedis, keys, serverRunId } from './redis.js';
 import type { ChannelSpool } from './spool.js';
 
 interface ChannelLink {
   channelId: string;
   spool: ChannelSpool;
+  /** The centre's airings of the channel, for the node's evidence clips. */
+  onAirings: ((msg: AiringsMessage) => void) | null;
+  lastAirings: string | null;
   /** Highest seq handed to the queue since the last resend decision. */
   sentUpTo: number;
   lastProgressMs: number;
@@ -33,6 +37,7 @@ export class CentreLink {
   private readonly redis: Redis;
   /** Made once Redis first answers (BullMQ checks the server version when it starts). */
   private queue: Queue | null = null;
+  private evidenceQueue: Queue | null = null;
   private readonly k: ReturnType<typeof keys>;
   private readonly channels = new Map<string, ChannelLink>();
   private timer: NodeJS.Timeout | null = null;
@@ -63,10 +68,16 @@ export class CentreLink {
     this.k = keys(opts.prefix);
   }
 
-  addChannel(channelId: string, spool: ChannelSpool): void {
+  addChannel(
+    channelId: string,
+    spool: ChannelSpool,
+    onAirings: ((msg: AiringsMessage) => void) | null = null,
+  ): void {
     this.channels.set(channelId, {
       channelId,
       spool,
+      onAirings,
+      lastAirings: null,
       sentUpTo: spool.ackedSeq,
       lastProgressMs: Date.now(),
       lastAcked: spool.ackedSeq,
@@ -112,7 +123,25 @@ export class CentreLink {
     this.timer = null;
     for (let i = 0; this.busy && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
     await this.queue?.close().catch(() => {});
+    await this.evidenceQueue?.close().catch(() => {});
     this.redis.disconnect();
+  }
+
+  /** Uploads an air-check clip (throws while the link is down: the caller keeps it for later). */
+  async sendEvidence(u: EvidenceUpload): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+    if (!this.evidenceQueue) {
+      this.evidenceQueue = new Queue(EVIDENCE_QUEUE, { connection: this.redis, prefix: this.opts.prefix });
+      this.evidenceQueue.on('error', () => {});
+    }
+    const jobId = `${u.channelId}.${u.recordingId}.${u.startMs}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    await this.evidenceQueue.add('clip', u, {
+      jobId,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+    });
   }
 
   private setUp(up: boolean, detail: string | null): void {
@@ -159,10 +188,13 @@ export class CentreLink {
       runId = await serverRunId(this.redis);
       this.runIdCheckedMs = Date.now();
     }
-    const [epoch, ...acks] = await this.redis.mget(
+    const [epoch, ...rest] = await this.redis.mget(
       this.k.centre,
       ...list.map((c) => this.k.ack(c.channelId)),
+      ...list.map((c) => this.k.airings(c.channelId)),
     );
+    const acks = rest.slice(0, list.length);
+    const airings = rest.slice(list.length);
     const restarted =
       (this.runId !== null && runId !== this.runId) ||
       (this.centreEpoch !== null && epoch !== null && epoch !== this.centreEpoch);
@@ -175,6 +207,15 @@ export class CentreLink {
     if (epoch !== null) this.centreEpoch = epoch;
     const now = Date.now();
     for (const [i, c] of list.entries()) {
+      const a = airings[i];
+      if (c.onAirings && a && a !== c.lastAirings) {
+        c.lastAirings = a;
+        try {
+          c.onAirings(JSON.parse(a) as AiringsMessage);
+        } catch (err) {
+          this.opts.log.warn({ err, channel: c.channelId }, 'unreadable airings from the centre');
+        }
+      }
       const ack = parseAck(acks[i]);
       if (ack && ack.spoolId === c.spool.spoolId) c.spool.ack(ack.seq);
       if (c.spool.ackedSeq > c.lastAcked) {

@@ -19,6 +19,8 @@ export function register(program: Command): void {
       'reference index to watch: workers are told when recordings change (env TYNDAU_INDEX)',
     )
     .option('--no-index', 'do not watch the reference index')
+    .option('--evidence <dir>', 'store the air-check clips capture nodes upload here (env TYNDAU_EVIDENCE)')
+    .option('--no-evidence', 'accept no clips (they stay on the capture nodes)')
     .option('--concurrency <n>', 'results applied at once (each channel stays in order)', Number)
     .option('--http <[host:]port>', 'serve /health, /metrics and /channels here', '127.0.0.1:9470')
     .option('--no-http', 'no HTTP server')
@@ -43,6 +45,8 @@ export function register(program: Command): void {
           log,
           http: o.http === false ? null : parseHttp(o.http),
           indexDir: o.index === false ? null : d.indexDir,
+          evidenceDir:
+            o.evidence === false ? null : typeof o.evidence === 'string' ? o.evidence : d.evidenceDir,
         });
         log.info({ redis: redactUrl(d.redisUrl!), prefix: d.prefix }, 'starting centre');
         await c.start();
