@@ -26,17 +26,10 @@ import {
   type Score,
 } from './score.js';
 import { evaluateTargets, type TargetResult } from './targets.js';
+import type { Detection } from '../../src/match/types.js';
 
-/** One detection as the engine reports it (src/match/types.ts). */
-export interface EngineDetection {
-  recording: string;
-  start: number;
-  end: number;
-  refStart: number;
-  refEnd: number;
-  speed: number;
-  confidence: number;
-}
+/** One detection as the engine reports it. */
+export type EngineDetection = Detection;
 
 export interface EngineIndexStats {
   recordings: number;

@@ -243,6 +243,8 @@ export class StreamMatcher {
             const g = frames[p];
             if (seen.add(g)) this.vote(A.t, g, P2.t, dtr / dtq, df);
           }
+          // the same checks over the delta's interleaved layout, written out again on purpose: this
+          // is the hottest loop of the engine and one shared helper over two layouts would deoptimise it
           if (delta) {
             const arr = delta.get(h);
             if (!arr) continue;
