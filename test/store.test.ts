@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Migrator } from 'kysely';
 import { migrateToLatest, openStore } from '../src/store/index.js';
+import { migrations } from '../src/store/migrations/index.js';
 
 describe('store', () => {
   it('migrates a real SQLite file and round-trips a detection', async () => {
@@ -30,6 +32,32 @@ describe('store', () => {
       .execute();
     const row = await store.db.selectFrom('detections').selectAll().executeTakeFirstOrThrow();
     expect(row.end_ms - row.start_ms).toBe(180_000);
+    await store.close();
+  });
+
+  it('takes a migration that landed after higher-numbered ones were applied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tyndau-store-'));
+    const store = openStore({ url: `sqlite:${join(dir, 'old.db')}` });
+    const names = Object.keys(migrations).sort();
+    expect(names.length).toBeGreaterThan(2);
+    const skipped = names[1];
+    const partial = Object.fromEntries(Object.entries(migrations).filter(([n]) => n !== skipped));
+    const { error } = await new Migrator({
+      db: store.db,
+      provider: { getMigrations: async () => partial },
+    }).migrateToLatest();
+    expect(error).toBeUndefined();
+    await migrateToLatest(store);
+    const applied = (
+      await new Migrator({
+        db: store.db,
+        provider: { getMigrations: async () => migrations },
+      }).getMigrations()
+    )
+      .filter((m) => m.executedAt)
+      .map((m) => m.name);
+    expect(applied).toContain(skipped);
+    expect(store.sqlite?.open).toBe(true);
     await store.close();
   });
 

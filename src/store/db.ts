@@ -15,6 +15,8 @@ export interface StoreConfig {
 export interface Store {
   db: Kysely<DB>;
   kind: StoreKind;
+  /** The better-sqlite3 handle of an SQLite store, for the few bulk paths that use prepared statements directly. */
+  sqlite?: Database.Database;
   close(): Promise<void>;
 }
 
@@ -45,5 +47,5 @@ export function openStore(config: StoreConfig): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, kind: 'sqlite', close: () => db.destroy() };
+  return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
 }
