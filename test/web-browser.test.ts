@@ -78,7 +78,14 @@ async function logIn(page: Page, user: UserName): Promise<void> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  try {
+    await page.screenshot({ path, fullPage: true });
+  } catch {
+    // headless chromium sometimes cannot capture a very tall page at once (a long cabinet on a
+    // phone-sized viewport): keep the visible part rather than fail the journey over a picture
+    await page.screenshot({ path });
+  }
 }
 
 /** An element's text with its whitespace collapsed, as a reader sees it. */
