@@ -34,6 +34,7 @@ const POLICY = {
   finalizeAfterSec: 13,
   joinGapSec: 9,
   recentKeepSec: 300,
+  extendGapSec: 30,
   stitchEdgeSec: 20,
   stitchWaitSec: 30,
   stitchOffsetToleranceSec: 3,
@@ -404,6 +405,48 @@ describe('channel stitcher', () => {
     // a late fragment of it (a resent batch) is absorbed, not a second detection
     const late = st.apply(step([frag('a', 20, 30, 10)], 50));
     expect([late.finals, late.absorbed]).toEqual([[], 1]);
+  });
+
+  it('keeps a looping recording one airing, aligned by the best supported offset', () => {
+    const st = new ChannelStitcher('fm1', POLICY);
+    // the loop repeats every 20 s of the recording: cold batches sometimes lock onto the wrong pass
+    const outs = [
+      step([frag('a', 10, 14, 0)], 15),
+      step([frag('a', 10, 19, 0)], 20),
+      step([frag('a', 12, 25, 22)], 25),
+      step([frag('a', 16, 30, 6)], 30),
+      step([frag('a', 20, 35, 30)], 35),
+      step([frag('a', 26, 40, 16)], 40),
+      step([], 60),
+    ].map((x) => st.apply(x));
+    const finals = outs.flatMap((o) => o.finals);
+    expect(finals).toHaveLength(1);
+    expect(finals[0]).toMatchObject({
+      startMs: EPOCH + 10_000,
+      endMs: EPOCH + 40_000,
+      refStartSec: 0,
+      refEndSec: 30,
+    });
+  });
+
+  it('extends a final detection, same id, when its airing resumes on its line after a weak stretch', () => {
+    const st = new ChannelStitcher('fm1', POLICY);
+    const first = [step([frag('a', 10, 30, 0)], 30), step([], 45)].flatMap((x) => st.apply(x).finals);
+    expect(first).toHaveLength(1);
+    // speech over the song for 14 s, then it is heard again where the recording has got to
+    const later = [step([frag('a', 44, 60, 34)], 60), step([], 80)].map((x) => st.apply(x));
+    expect(later.flatMap((o) => o.finals)).toEqual([]);
+    const corrected = later.flatMap((o) => o.corrected);
+    expect(corrected).toHaveLength(1);
+    expect(corrected[0]).toMatchObject({
+      id: first[0].id,
+      startMs: EPOCH + 10_000,
+      endMs: EPOCH + 60_000,
+      refEndSec: 50,
+    });
+    // the same song from its beginning again is another airing
+    const again = [step([frag('a', 82, 100, 0)], 100), step([], 120)].flatMap((x) => st.apply(x).finals);
+    expect(again.map((d) => d.startMs)).toEqual([EPOCH + 82_000]);
   });
 
   it('takes the alignment of a longer fragment when a short one matched a repeated section', () => {

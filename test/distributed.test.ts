@@ -369,18 +369,20 @@ function replay(index: ReferenceIndex, channelId: string, batches: PeakBatch[]):
     finalizeAfterSec: CONFIG.finalizeAfterSec,
     joinGapSec: CONFIG.joinGapSec,
     recentKeepSec: CONFIG.recentKeepSec,
+    extendGapSec: CONFIG.extendGapSec,
     stitchEdgeSec: MONITOR.stitchEdgeSec,
     stitchWaitSec: MONITOR.stitchWaitSec,
     stitchOffsetToleranceSec: MONITOR.stitchOffsetToleranceSec,
   });
-  const out: AiredDetection[] = [];
+  const out = new Map<string, AiredDetection>();
   for (const b of [...batches].sort((x, y) => x.seq - y.seq)) {
     const { peaks, skips } = batchPeaks(b);
     const fragments =
       b.epochMs === null ? [] : matchBatch(index, { epochMs: b.epochMs, peaks, skips, toUnits: b.toUnits });
-    out.push(...st.apply(resultInput({ ...b, fragments, rejected: null }, st.positionMs, null).input).finals);
+    const o = st.apply(resultInput({ ...b, fragments, rejected: null }, st.positionMs, null).input);
+    for (const d of [...o.finals, ...o.corrected]) out.set(d.id, d);
   }
-  return out.sort((a, b) => a.startMs - b.startMs);
+  return [...out.values()].sort((a, b) => a.startMs - b.startMs);
 }
 
 function expectTruth(dets: AiredDetection[], channelId: string, originMs: number): void {

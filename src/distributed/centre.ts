@@ -454,6 +454,11 @@ export class Centre {
         const id = await this.repo.writeFinal(det, null, this.opts.monitor.duplicateToleranceMs, now);
         stored.push({ det: { ...det, id }, latencyMs: this.now() - det.endMs });
       }
+      // an airing that resumed after a weak stretch: the stored detection is extended, not doubled
+      for (const det of out.corrected) {
+        await this.repo.writeFinal(det, null, this.opts.monitor.duplicateToleranceMs, now);
+        this.log.info({ channel: ch, detection: det.id, endMs: det.endMs }, 'detection extended');
+      }
       if (out.absorbed > 0) this.mAbsorbed.inc({ channel: ch }, out.absorbed);
       pending = out.pending;
       if (r.state) lastState = r.state;
@@ -559,6 +564,7 @@ export class Centre {
       finalizeAfterSec: d.finalizeAfterSec,
       joinGapSec: d.joinGapSec,
       recentKeepSec: d.recentKeepSec,
+      extendGapSec: d.extendGapSec,
       stitchEdgeSec: m.stitchEdgeSec,
       stitchWaitSec: m.stitchWaitSec,
       stitchOffsetToleranceSec: m.stitchOffsetToleranceSec,

@@ -46,6 +46,8 @@ export interface DistributedConfig {
   joinGapSec: number;
   /** Final detections are remembered this long, so a late fragment of them is absorbed, not duplicated. */
   recentKeepSec: number;
+  /** A final detection whose airing resumes on the same line within this much audio is extended (same id). */
+  extendGapSec: number;
   /** Results waiting for an earlier batch of their channel, at most, per channel. */
   maxReorder: number;
   /** Acknowledgements, the channel list and the centre's epoch are written to Redis this often (wall). */
@@ -74,6 +76,7 @@ export const DISTRIBUTED_DEFAULTS: Readonly<DistributedConfig> = Object.freeze({
   finalizeAfterSec: 13,
   joinGapSec: 9,
   recentKeepSec: 300,
+  extendGapSec: 30,
   maxReorder: 5000,
   republishMs: 5000,
 });

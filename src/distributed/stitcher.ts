@@ -24,6 +24,8 @@ export interface ChannelStitchPolicy {
   joinGapSec: number;
   /** Final detections are kept this long (audio time) to absorb late fragments of them. */
   recentKeepSec: number;
+  /** A final detection whose airing resumes on its line within this much audio is extended (same id). */
+  extendGapSec: number;
   /** A detection ending this close before a discontinuity is held for its continuation. */
   stitchEdgeSec: number;
   /** A held detection waits this much heard audio for its continuation. */
@@ -32,10 +34,20 @@ export interface ChannelStitchPolicy {
   stitchOffsetToleranceSec: number;
 }
 
+/** One way of lining the airing up with its recording: reference seconds at `atMs`, and speed. */
+interface Line {
+  atMs: number;
+  refSec: number;
+  speed: number;
+  /** Milliseconds of fragments on this line: the best supported line is the airing's alignment. */
+  supportMs: number;
+}
+
 interface Airing {
   recordingId: string;
   startMs: number;
   endMs: number;
+  /** From the best supported line (kept up to date). */
   refStartSec: number;
   refEndSec: number;
   speed: number;
@@ -44,6 +56,11 @@ interface Airing {
   density: number;
   /** Set once the airing has an identity that must not change (it was held across a gap). */
   id: string | null;
+  lines: Line[];
+  /** Largest reference end any fragment reported (the recording ends there at the latest). */
+  refEndMax: number;
+  /** It was final once and was taken up again: finalising it again corrects the stored detection. */
+  wasFinal?: boolean;
 }
 
 interface HeldAiring extends Airing {
@@ -83,6 +100,8 @@ export interface StitchInput {
 
 export interface StitchOutput {
   finals: AiredDetection[];
+  /** Detections final before whose airing resumed on its line: the stored row is updated (same id). */
+  corrected: AiredDetection[];
   pending: PendingDetection[];
   /** Fragments that repeated part of a detection already final, or a repeated section (counted, not stored). */
   absorbed: number;
@@ -117,7 +136,7 @@ export class ChannelStitcher {
 
   apply(input: StitchInput): StitchOutput {
     const s = this.s;
-    const out: StitchOutput = { finals: [], pending: [], absorbed: 0, buried: 0 };
+    const out: StitchOutput = { finals: [], corrected: [], pending: [], absorbed: 0, buried: 0 };
     for (const d of input.discontinuities) this.discontinuity(d);
     s.heardMs += input.audioMs;
     const revived = new Set<string>();
@@ -127,28 +146,34 @@ export class ChannelStitcher {
     for (const f of frags) {
       const open = this.findOpen(f);
       if (open) {
-        if (open.consistent) merge(open.airing, f);
-        // The same recording at another offset over the same airtime: a repeated section (a chorus).
-        // A longer fragment saw more of the airing (more context), so its alignment wins.
-        else if (f.endMs - f.startMs > open.airing.endMs - open.airing.startMs) realign(open.airing, f);
-        else out.absorbed++;
+        absorb(open, f);
         continue;
       }
       const heldIndex = s.held.findIndex((h) => this.continues(h, f));
       if (heldIndex >= 0) {
         const [h] = s.held.splice(heldIndex, 1);
         const { heardAtHoldMs: _h, ...airing } = h;
-        merge(airing, f);
+        absorb(airing, f);
         s.open.push(airing);
         revived.add(airing.id!);
+        continue;
+      }
+      // a weak stretch the batches could not bridge: the airing goes on, on the same line
+      const resumed = s.recent.findIndex((r) => this.resumes(r, f));
+      if (resumed >= 0) {
+        const [r] = s.recent.splice(resumed, 1);
+        const airing: Airing = { ...r, wasFinal: true };
+        absorb(airing, f);
+        s.open.push(airing);
         continue;
       }
       if (s.recent.some((r) => this.repeats(r, f))) {
         out.absorbed++;
         continue;
       }
-      s.open.push({ ...f, density: densityOf(f), id: null });
+      s.open.push(newAiring(f));
     }
+    this.coalesce();
     if (input.endMs !== null) s.positionMs = Math.max(s.positionMs ?? input.endMs, input.endMs);
     const pos = s.positionMs ?? Number.NEGATIVE_INFINITY;
     const finalizeMs = this.policy.finalizeAfterSec * 1000;
@@ -198,8 +223,9 @@ export class ChannelStitcher {
       speed: a.speed,
       confidence: a.confidence,
     };
-    out.finals.push(det);
-    this.s.recent.push({ ...a });
+    if (a.wasFinal) out.corrected.push(det);
+    else out.finals.push(det);
+    this.s.recent.push({ ...a, wasFinal: false });
   }
 
   /**
@@ -230,26 +256,32 @@ export class ChannelStitcher {
   }
 
   /**
-   * The open airing a fragment belongs to: same recording, on its time line (consistent), not too far
-   * after it; or, failing that, one it mostly overlaps at another offset (a repeated chorus).
+   * The open airing a fragment belongs to. A recording airs at most once at a time (the matcher's own
+   * rule), so a fragment over the same airtime belongs to it whatever its offset (a loop or a chorus
+   * matched elsewhere in the recording: the lines compete by support). After the airing, a fragment
+   * continues it only on its line and within the matcher's close time.
    */
-  private findOpen(f: Fragment): { airing: Airing; consistent: boolean } | undefined {
-    const tol = this.policy.stitchOffsetToleranceSec;
+  private findOpen(f: Fragment): Airing | undefined {
     const joinMs = this.policy.joinGapSec * 1000;
     let best: Airing | undefined;
-    let bestDev = Infinity;
-    let overlapping: Airing | undefined;
+    let bestScore = 0;
     for (const a of this.s.open) {
       if (a.recordingId !== f.recordingId) continue;
-      if (f.startMs > a.endMs + joinMs || f.endMs < a.startMs - joinMs) continue;
-      const dev = Math.abs(f.refStartSec - (a.refStartSec + ((f.startMs - a.startMs) / 1000) * a.speed));
-      if (dev <= tol && dev < bestDev) {
+      const overlap = Math.min(a.endMs, f.endMs) - Math.max(a.startMs, f.startMs);
+      let score = 0;
+      if (overlap > MIN_OVERLAP_MS) score = overlap;
+      else if (
+        f.startMs <= a.endMs + joinMs &&
+        f.endMs >= a.startMs - joinMs &&
+        onLine(a, f, this.policy.stitchOffsetToleranceSec)
+      )
+        score = 1;
+      if (score > bestScore) {
         best = a;
-        bestDev = dev;
-      } else if (dev > tol && !overlapping && overlapShare(a, f) >= 0.5) overlapping = a;
+        bestScore = score;
+      }
     }
-    if (best) return { airing: best, consistent: true };
-    return overlapping ? { airing: overlapping, consistent: false } : undefined;
+    return best;
   }
 
   /** A held part this fragment continues (the embedded DetectionStitcher's rule). */
@@ -265,13 +297,38 @@ export class ChannelStitcher {
     return Math.abs(f.refStartSec - (h.refEndSec + elapsedSec * h.speed)) <= tol;
   }
 
-  /** A fragment of a detection already final: same recording, overlapping it on its time line. */
+  /** A fragment that takes a final detection's airing further, on its line, after a short weak stretch. */
+  private resumes(r: Airing, f: Fragment): boolean {
+    if (r.recordingId !== f.recordingId) return false;
+    if (f.endMs <= r.endMs + MIN_OVERLAP_MS * 2 || f.startMs > r.endMs + this.policy.extendGapSec * 1000)
+      return false;
+    return onLine(r, f, this.policy.stitchOffsetToleranceSec);
+  }
+
+  /** Open airings of one recording that came to overlap (fragments bridged them) are one airing. */
+  private coalesce(): void {
+    const open = this.s.open;
+    for (let i = 0; i < open.length; i++) {
+      for (let j = i + 1; j < open.length; j++) {
+        const a = open[i];
+        const b = open[j];
+        if (a.recordingId !== b.recordingId) continue;
+        if (Math.min(a.endMs, b.endMs) - Math.max(a.startMs, b.startMs) <= MIN_OVERLAP_MS) continue;
+        mergeAirings(a, b);
+        open.splice(j, 1);
+        j = i;
+      }
+    }
+  }
+
+  /** A fragment of a detection already final: same recording, over its airtime (or at its end, on its line). */
   private repeats(r: Airing, f: Fragment): boolean {
     if (r.recordingId !== f.recordingId) return false;
-    if (f.startMs > r.endMs + this.policy.stitchOffsetToleranceSec * 1000) return false;
-    if (f.endMs < r.startMs) return false;
-    const dev = Math.abs(f.refStartSec - (r.refStartSec + ((f.startMs - r.startMs) / 1000) * r.speed));
-    return dev <= this.policy.stitchOffsetToleranceSec || overlapShare(r, f) >= 0.5;
+    const overlap = Math.min(r.endMs, f.endMs) - Math.max(r.startMs, f.startMs);
+    if (overlap > MIN_OVERLAP_MS) return true;
+    const nearEnd =
+      f.startMs <= r.endMs + this.policy.stitchOffsetToleranceSec * 1000 && f.endMs >= r.startMs;
+    return nearEnd && onLine(r, f, LINE_TOL_SEC);
   }
 
   private endsAtDiscontinuity(endMs: number): boolean {
@@ -296,43 +353,101 @@ function densityOf(f: Fragment): number {
   return pointsOf(f.confidence) / Math.max(1, (f.endMs - f.startMs) / 1000);
 }
 
-/** Takes over the fragment's alignment (reference offset and speed), spanning both. */
-function realign(a: Airing, f: Fragment): void {
-  const start = Math.min(a.startMs, f.startMs);
-  const end = Math.max(a.endMs, f.endMs);
-  a.refStartSec = Math.max(0, round3(f.refStartSec - ((f.startMs - start) / 1000) * f.speed));
-  a.refEndSec = round3(f.refEndSec + ((end - f.endMs) / 1000) * f.speed);
-  a.startMs = start;
-  a.endMs = end;
-  a.speed = f.speed;
-  a.confidence = Math.max(a.confidence, f.confidence);
-  a.density = Math.max(a.density, densityOf(f));
-}
+/** A fragment over the same airtime as an airing overlaps it by more than this (ms). */
+const MIN_OVERLAP_MS = 500;
+/** Fragments on one line agree on the reference offset within this (the matcher's offsets scatter ~0.1 s). */
+const LINE_TOL_SEC = 1;
+/** Lines kept per airing (the least supported go). */
+const MAX_LINES = 8;
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-function merge(a: Airing, f: Fragment): void {
-  const da = Math.max(1, a.endMs - a.startMs);
-  const df = Math.max(1, f.endMs - f.startMs);
-  if (f.startMs < a.startMs) {
-    a.startMs = f.startMs;
-    a.refStartSec = f.refStartSec;
-  }
-  if (f.endMs > a.endMs) {
-    a.endMs = f.endMs;
-    a.refEndSec = f.refEndSec;
-  }
-  a.speed = Math.round(((a.speed * da + f.speed * df) / (da + df)) * 1e6) / 1e6;
-  a.confidence = Math.max(a.confidence, f.confidence);
-  a.density = Math.max(a.density, densityOf(f));
+function lineRef(l: Line, ms: number): number {
+  return l.refSec + ((ms - l.atMs) / 1000) * l.speed;
 }
 
-function overlapShare(a: { startMs: number; endMs: number }, b: { startMs: number; endMs: number }): number {
-  const ov = Math.min(a.endMs, b.endMs) - Math.max(a.startMs, b.startMs);
-  const shorter = Math.min(a.endMs - a.startMs, b.endMs - b.startMs);
-  return shorter > 0 ? Math.max(0, ov) / shorter : 0;
+function bestLine(a: Airing): Line {
+  let best = a.lines[0];
+  for (const l of a.lines) if (l.supportMs > best.supportMs) best = l;
+  return best;
+}
+
+/** The fragment lies on the airing's best line. */
+function onLine(a: Airing, f: Fragment, tolSec: number): boolean {
+  return Math.abs(f.refStartSec - lineRef(bestLine(a), f.startMs)) <= tolSec;
+}
+
+function newAiring(f: Fragment): Airing {
+  return {
+    recordingId: f.recordingId,
+    startMs: f.startMs,
+    endMs: f.endMs,
+    refStartSec: f.refStartSec,
+    refEndSec: f.refEndSec,
+    speed: f.speed,
+    confidence: f.confidence,
+    density: densityOf(f),
+    id: null,
+    lines: [
+      { atMs: f.startMs, refSec: f.refStartSec, speed: f.speed, supportMs: Math.max(1, f.endMs - f.startMs) },
+    ],
+    refEndMax: f.refEndSec,
+  };
+}
+
+/** Adds a fragment to an airing: the span grows, its line gains support (or a new line starts). */
+function absorb(a: Airing, f: Fragment): void {
+  a.startMs = Math.min(a.startMs, f.startMs);
+  a.endMs = Math.max(a.endMs, f.endMs);
+  a.confidence = Math.max(a.confidence, f.confidence);
+  a.density = Math.max(a.density, densityOf(f));
+  a.refEndMax = Math.max(a.refEndMax, f.refEndSec);
+  addLine(a, {
+    atMs: f.startMs,
+    refSec: f.refStartSec,
+    speed: f.speed,
+    supportMs: Math.max(1, f.endMs - f.startMs),
+  });
+  derive(a);
+}
+
+/** Support for a line: to the line it coincides with, or as a new one. */
+function addLine(a: Airing, add: Line): void {
+  const line = a.lines.find((l) => Math.abs(add.refSec - lineRef(l, add.atMs)) <= LINE_TOL_SEC);
+  if (line) {
+    const total = line.supportMs + add.supportMs;
+    line.speed = Math.round(((line.speed * line.supportMs + add.speed * add.supportMs) / total) * 1e6) / 1e6;
+    line.supportMs = total;
+  } else {
+    a.lines.push({ ...add });
+    if (a.lines.length > MAX_LINES) {
+      a.lines.sort((x, y) => y.supportMs - x.supportMs);
+      a.lines.length = MAX_LINES;
+    }
+  }
+}
+
+/** `b` joins `a`: spans, lines and identity (a fixed id, or an earlier final's, is kept). */
+function mergeAirings(a: Airing, b: Airing): void {
+  a.startMs = Math.min(a.startMs, b.startMs);
+  a.endMs = Math.max(a.endMs, b.endMs);
+  a.confidence = Math.max(a.confidence, b.confidence);
+  a.density = Math.max(a.density, b.density);
+  a.refEndMax = Math.max(a.refEndMax, b.refEndMax);
+  a.id ??= b.id;
+  a.wasFinal = a.wasFinal || b.wasFinal;
+  for (const l of b.lines) addLine(a, l);
+  derive(a);
+}
+
+/** The airing's alignment from its best supported line. */
+function derive(a: Airing): void {
+  const best = bestLine(a);
+  a.speed = best.speed;
+  a.refStartSec = Math.max(0, round3(lineRef(best, a.startMs)));
+  a.refEndSec = Math.max(a.refStartSec, round3(Math.min(lineRef(best, a.endMs), a.refEndMax)));
 }
 
 function toPending(channelId: string, a: Airing, state: 'open' | 'held'): PendingDetection {
