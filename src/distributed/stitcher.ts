@@ -257,9 +257,11 @@ export class ChannelStitcher {
 
   /**
    * The open airing a fragment belongs to. A recording airs at most once at a time (the matcher's own
-   * rule), so a fragment over the same airtime belongs to it whatever its offset (a loop or a chorus
-   * matched elsewhere in the recording: the lines compete by support). After the airing, a fragment
-   * continues it only on its line and within the matcher's close time.
+   * rule), so a fragment over the same airtime belongs to it whatever its offset: a loop or a chorus
+   * matched elsewhere in the recording adds a competing line, and lines win by support. After the
+   * airing, a fragment on its line continues it within the matcher's close time; one at another
+   * offset only across a few seconds (farther apart, it is another play of the recording: short plays
+   * of one song a few seconds apart are separate airings).
    */
   private findOpen(f: Fragment): Airing | undefined {
     const joinMs = this.policy.joinGapSec * 1000;
@@ -269,13 +271,12 @@ export class ChannelStitcher {
       if (a.recordingId !== f.recordingId) continue;
       const overlap = Math.min(a.endMs, f.endMs) - Math.max(a.startMs, f.startMs);
       let score = 0;
-      if (overlap > MIN_OVERLAP_MS) score = overlap;
-      else if (
-        f.startMs <= a.endMs + joinMs &&
-        f.endMs >= a.startMs - joinMs &&
-        onLine(a, f, this.policy.stitchOffsetToleranceSec)
-      )
-        score = 1;
+      if (overlap > MIN_OVERLAP_MS) score = 2 + overlap;
+      else if (f.startMs <= a.endMs + joinMs && f.endMs >= a.startMs - joinMs) {
+        if (onLine(a, f, this.policy.stitchOffsetToleranceSec)) score = 1;
+        else if (f.startMs <= a.endMs + OFFLINE_JOIN_MS && f.endMs >= a.startMs - OFFLINE_JOIN_MS)
+          score = 0.5;
+      }
       if (score > bestScore) {
         best = a;
         bestScore = score;
@@ -355,6 +356,8 @@ function densityOf(f: Fragment): number {
 
 /** A fragment over the same airtime as an airing overlaps it by more than this (ms). */
 const MIN_OVERLAP_MS = 500;
+/** A fragment at another offset continues an airing across at most this much (ms). */
+const OFFLINE_JOIN_MS = 4000;
 /** Fragments on one line agree on the reference offset within this (the matcher's offsets scatter ~0.1 s). */
 const LINE_TOL_SEC = 1;
 /** Lines kept per airing (the least supported go). */
