@@ -189,6 +189,7 @@ async function main(): Promise<void> {
   const centre = new Centre({ redisUrl: url, prefix, store, monitor: monitorConfig(), config });
   await centre.start();
   const queue = new Queue('batches', { connection: connectRedis(url, 'worker', 'bench'), prefix });
+  queue.on('error', () => {});
   for (const id of channels) {
     const jobs = sealed.map((s, k) => {
       const data: PeakBatch = {

@@ -25,7 +25,7 @@ export interface DistributedStatus {
 
 export async function distributedStatus(
   store: Store,
-  redis: { url: string; prefix: string } | null,
+  redis: { url: string; prefix: string; timeoutMs?: number } | null,
   nowMs: number = Date.now(),
 ): Promise<DistributedStatus> {
   const repo = new DistributedRepository(store.db);
@@ -49,15 +49,21 @@ export async function distributedStatus(
     const queues = [BATCH_QUEUE, RESULT_QUEUE].map(
       (n) => new Queue(n, { connection: client, prefix: redis.prefix }),
     );
-    try {
+    const read = async () => {
       const types = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
       const counts = await Promise.all(queues.map((q) => q.getJobCounts(...types)));
       status.queues = { [BATCH_QUEUE]: counts[0], [RESULT_QUEUE]: counts[1] };
       const ev = await client.hgetall(keys(redis.prefix).stats);
       status.workerEvents = Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, Number(v)]));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Redis unreachable: the database part still answers, after a short wait
+      await Promise.race([read(), new Promise((r) => (timer = setTimeout(r, redis.timeoutMs ?? 3000)))]);
     } catch {
-      // Redis unreachable: the database part still answers
+      // as above
     } finally {
+      clearTimeout(timer);
       await Promise.all(queues.map((q) => q.close().catch(() => {})));
       client.disconnect();
     }
