@@ -3,11 +3,13 @@
 import { appendFileSync, mkdtempSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudioFile } from '../src/audio/index.js';
 import {
   BatchRejected,
   ChannelSpool,
+  DistributedRepository,
   ChannelStitcher,
   PeakBatcher,
   batchPeaks,
@@ -25,6 +27,7 @@ import {
 import { extractPeaks, type Peak } from '../src/fingerprint/index.js';
 import { ReferenceIndex, enrollFile } from '../src/index/index.js';
 import { matchPeaks } from '../src/match/index.js';
+import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
 import { ensureSong } from './helpers/catalogue.js';
 
 const RATE = 8000;
@@ -522,3 +525,87 @@ describe('channel stitcher', () => {
     expect(all.map((d) => d.recordingId).sort()).toEqual(['a', 'b']);
   });
 });
+
+// The centre's own tables, on both stores the system of record can live in.
+for (const kind of ['SQLite', 'PostgreSQL'] as const) {
+  describe(`centre cursors and rejections on ${kind}`, () => {
+    let store: Store;
+    let done: () => Promise<void>;
+
+    beforeAll(async () => {
+      if (kind === 'SQLite') {
+        store = openStore({
+          url: `sqlite:${join(mkdtempSync(join(tmpdir(), 'tyndau-dist-db-')), 'tyndau.db')}`,
+        });
+        done = () => store.close();
+      } else {
+        const dbName = `tyndau_dist_${process.pid}_${Date.now()}`;
+        const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+        await admin.connect();
+        await admin.query(`create database ${dbName}`);
+        store = openStore({ url: `postgres://postgres@127.0.0.1:5432/${dbName}` });
+        done = async () => {
+          await store.close();
+          await admin.query(`drop database if exists ${dbName} with (force)`);
+          await admin.end();
+        };
+      }
+      await migrateToLatest(store);
+    });
+
+    afterAll(async () => done());
+
+    it("keeps each channel's cursor with its stitcher checkpoint, and counts rejections by reason", async () => {
+      const repo = new DistributedRepository(store.db);
+      const st = new ChannelStitcher('fm1', POLICY);
+      st.apply({
+        fragments: [
+          {
+            recordingId: 'a',
+            startMs: EPOCH,
+            endMs: EPOCH + 9000,
+            refStartSec: 0,
+            refEndSec: 9,
+            speed: 1,
+            confidence: 1,
+          },
+        ],
+        audioMs: 5000,
+        endMs: EPOCH + 10_000,
+        discontinuities: [],
+        end: false,
+      });
+      const cursor = {
+        channelId: 'fm1',
+        spoolId: 'sp1',
+        nextSeq: 42,
+        session: 's1',
+        nodeId: 'almaty-1',
+        positionMs: EPOCH + 10_000,
+        state: st.snapshot(),
+        batchesApplied: 41,
+        batchesLost: 0,
+        lastSealedAtMs: EPOCH + 11_000,
+        updatedAtMs: EPOCH + 12_000,
+      };
+      await repo.saveCursor(cursor);
+      await repo.saveCursor({ ...cursor, nextSeq: 43, batchesApplied: 42 });
+      expect(await repo.cursors()).toEqual([{ ...cursor, nextSeq: 43, batchesApplied: 42 }]);
+      // the checkpoint resumes the stitcher exactly
+      const resumed = new ChannelStitcher('fm1', POLICY, (await repo.cursors())[0].state);
+      expect(resumed.snapshot()).toEqual(st.snapshot());
+      for (const reason of ['malformed', 'malformed', 'oversized']) {
+        await repo.addRejection({
+          channelId: null,
+          nodeId: 'x',
+          seq: null,
+          reason,
+          detail: 'why',
+          atMs: EPOCH,
+        });
+      }
+      expect(await repo.rejectionCounts()).toEqual({ malformed: 2, oversized: 1 });
+      expect((await repo.rejections(1))[0]).toMatchObject({ reason: expect.any(String), detail: 'why' });
+    });
+  });
+}
