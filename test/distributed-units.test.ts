@@ -504,6 +504,47 @@ describe('channel stitcher', () => {
     expect(outs.reduce((n, o) => n + o.buried, 0)).toBe(1);
   });
 
+  it('records the time of lost and unmatched batches as monitoring gaps that say why', () => {
+    const base = {
+      channelId: 'fm1',
+      seq: 7,
+      epochMs: EPOCH,
+      fromUnits: 10_000,
+      toUnits: 12_500,
+      audioSec: 5,
+      skips: [],
+      gaps: [],
+      fragments: [],
+      end: false,
+    };
+    // batches before this one were lost: from where the channel was stitched to where this one starts
+    const lost = resultInput(
+      { ...base, rejected: null },
+      EPOCH + 12_000,
+      '2 batches lost at the capture node',
+    );
+    expect(lost.gaps).toEqual([
+      {
+        type: 'close',
+        gap: {
+          id: `gap:fm1:${EPOCH + 12_000}`,
+          channelId: 'fm1',
+          startMs: EPOCH + 12_000,
+          endMs: EPOCH + 20_000,
+          reason: 'discontinuity',
+          detail: '2 batches lost at the capture node',
+        },
+      },
+    ]);
+    expect(lost.input.discontinuities).toEqual([{ startMs: EPOCH + 12_000, endMs: EPOCH + 20_000 }]);
+    // a batch no worker could match: its own span, and no audio counted as heard
+    const failed = resultInput({ ...base, rejected: 'failed: boom' }, EPOCH + 20_000, null);
+    expect(failed.gaps.map((g) => [g.gap.startMs, g.gap.endMs, g.gap.detail])).toEqual([
+      [EPOCH + 20_000, EPOCH + 25_000, 'batch #7 not matched: failed: boom'],
+    ]);
+    expect(failed.input.audioMs).toBe(0);
+  });
+
   it('resumes from a checkpoint with exactly the same outcome', () => {
     const steps = [
       step([frag('a', 10, 14, 0)], 15),
