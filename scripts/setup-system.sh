@@ -22,8 +22,18 @@ if [ "${TYNDAU_WITH_MUSIC:-0}" = 1 ]; then
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
 fi
-if [ ${#need[@]} -eq 0 ]; then start_redis; fi
+# The tests also use the machine's PostgreSQL (127.0.0.1:5432): start the cluster if it is installed but down.
+start_postgres() {
+  if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+      echo "setup-system: started PostgreSQL"
+    fi
+  fi
+}
 if [ ${#need[@]} -eq 0 ]; then
+  start_redis
+  start_postgres
   echo "setup-system: ffmpeg, sox and espeak-ng are present"
   exit 0
 fi
@@ -35,3 +45,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 echo "setup-system: done"
 start_redis
+start_postgres
