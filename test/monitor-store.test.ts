@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { DistributedRepository } from '../src/distributed/repository.js';
+import { emptyStitchState } from '../src/distributed/stitcher.js';
 import {
   GapTracker,
   MonitorRepository,
@@ -296,6 +298,31 @@ describe('channels CLI', () => {
     expect(status.out).toMatch(/fm1 +never_monitored/);
     expect(status.out).toMatch(/tv1 \(off\) +never_monitored/);
     expect((await run('channels', 'gaps', 'fm1')).out).toMatch(/no gaps in the last 24 h/);
+
+    // in distributed mode the centre's cursor adds lag and batches per channel
+    const store = openStore({ url: db });
+    await new DistributedRepository(store.db).saveCursor({
+      channelId: 'fm1',
+      spoolId: 'spool-1',
+      nextSeq: 42,
+      session: null,
+      nodeId: 'node-a',
+      positionMs: Date.now() - 12_000,
+      state: emptyStitchState(),
+      batchesApplied: 41,
+      batchesLost: 1,
+      lastSealedAtMs: Date.now() - 10_000,
+      updatedAtMs: Date.now(),
+    });
+    await store.close();
+    const withDist = JSON.parse((await run('channels', 'status', '--json')).out);
+    const fm1 = withDist.find((r: { channelId: string }) => r.channelId === 'fm1');
+    expect(fm1.distributed).toMatchObject({ nextBatch: 42, applied: 41, lost: 1 });
+    expect(fm1.distributed.lagSec).toBeGreaterThanOrEqual(11);
+    expect(withDist.find((r: { channelId: string }) => r.channelId === 'tv1').distributed).toBeUndefined();
+    expect((await run('channels', 'status')).out).toMatch(
+      /distributed mode\n[\s\S]*fm1 +node-a +42 +1\d\.\d s +41 +1/,
+    );
 
     const bad = await run('channels', 'add', 'fm2', '--source', 'gopher://x');
     expect(bad.code).toBe(2);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { distributedStatus, formatDistributedStatus } from '../../distributed/index.js';
 import { Option, type Command } from 'commander';
 import {
   MONITOR_DEFAULTS,
@@ -216,7 +217,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(dbOption())
     .action(async (o) => {
-      await withRepo(o, async (repo) => {
+      await withRepo(o, async (repo, store) => {
         let list = await repo.listChannels();
         if (o.channel) {
           for (const id of o.channel as string[]) await mustGet(repo, id);
@@ -231,9 +232,39 @@ export function register(program: Command): void {
             }),
           ),
         );
-        if (o.json) process.stdout.write(JSON.stringify(rows) + '\n');
-        else if (rows.length === 0) process.stdout.write('no channels\n');
-        else process.stdout.write(formatStatusTable(rows));
+        // distributed mode: lag and batches per channel from the centre's cursors, queue depths from
+        // Redis when TYNDAU_REDIS_URL is set (and answers)
+        const redisUrl = process.env.TYNDAU_REDIS_URL;
+        const dist = await distributedStatus(
+          store,
+          redisUrl
+            ? { url: redisUrl, prefix: process.env.TYNDAU_REDIS_PREFIX || 'tyndau', timeoutMs: 2000 }
+            : null,
+          now,
+        );
+        const cursor = new Map(dist.channels.map((c) => [c.channelId, c]));
+        if (o.json) {
+          const withDist = rows.map((r) => {
+            const c = cursor.get(r.channelId);
+            return c
+              ? {
+                  ...r,
+                  distributed: {
+                    lagSec: c.lagSec,
+                    nextBatch: c.nextSeq,
+                    applied: c.batchesApplied,
+                    lost: c.batchesLost,
+                  },
+                }
+              : r;
+          });
+          process.stdout.write(JSON.stringify(withDist) + '\n');
+        } else if (rows.length === 0) process.stdout.write('no channels\n');
+        else {
+          process.stdout.write(formatStatusTable(rows));
+          if (dist.channels.length > 0 || dist.queues)
+            process.stdout.write('\ndistributed mode\n' + formatDistributedStatus(dist));
+        }
       });
     });
 
