@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/out/', 'bench/cache/', 'fingerprints/', 'coverage/', 'test/screenshots/', '.cache/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'bench/out/',
+      'bench/cache/',
+      'fingerprints/',
+      'coverage/',
+      'test/screenshots/',
+      '.cache/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
