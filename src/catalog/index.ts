@@ -37,6 +37,7 @@ export {
 } from './cwr.js';
 export {
   CatalogRepository,
+  toShare,
   toTariffVersion,
   type CsvImportReport,
   type CwrImportReport,

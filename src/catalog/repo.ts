@@ -49,7 +49,8 @@ function shortHash(...parts: Array<string | number | null>): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
-function toShare(r: DB['shares']): Share {
+/** A shares row as the domain's Share. */
+export function toShare(r: DB['shares']): Share {
   return {
     id: r.id,
     subjectKind: r.subject_kind as ShareSubjectKind,

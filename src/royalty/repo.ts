@@ -7,11 +7,11 @@ import {
   localDate,
   parsePeriod,
   toTariffVersion,
+  toShare,
   type Mandate,
   type Period,
   type RightType,
   type Share,
-  type ShareSubjectKind,
 } from '../catalog/index.js';
 import type { DB, Store, StoreKind } from '../store/index.js';
 import { insertRows, prepared, rawSqlite, type RawSqlite } from './batch.js';
@@ -1809,19 +1809,7 @@ async function loadRecordingRights(
       const key = `${r.subject_kind}:${r.subject_id}`;
       let l = byKey.get(key);
       if (!l) byKey.set(key, (l = []));
-      l.push({
-        id: r.id,
-        subjectKind: r.subject_kind as ShareSubjectKind,
-        subjectId: r.subject_id,
-        rightType: r.right_type as RightType,
-        holderId: r.holder_id,
-        shareBp: Number(r.share_bp),
-        validFromMs: Number(r.valid_from_ms),
-        validToMs: r.valid_to_ms === null ? null : Number(r.valid_to_ms),
-        version: Number(r.version),
-        supersedesId: r.supersedes_id,
-        retiredAtMs: null,
-      });
+      l.push(toShare(r)); // only rows not retired are selected
       holders.add(r.holder_id);
     }
     for (const rec of recs) {
