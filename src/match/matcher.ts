@@ -12,7 +12,7 @@ import {
 } from '../fingerprint/index.js';
 import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
-import { IntCounter, StampSet } from './tables.js';
+import { BinSieve, StampSet } from './tables.js';
 import { SpectrumHistory, extendEdge, type Alignment } from './evidence.js';
 import { finaliseTrack, fitTrack, median, type Track } from './track.js';
 import type { Detection } from './types.js';
@@ -84,9 +84,11 @@ export class StreamMatcher {
   private vEnd = new Uint32Array(1 << 14);
   private vScale = new Float32Array(1 << 14);
   private vPitch = new Float32Array(1 << 14);
+  /** Offset bin of each vote: floor((reference frame - query frame) / BIN). */
+  private vBin = new Int32Array(1 << 14);
   private voteStart = 0;
   private voteEnd = 0;
-  private readonly binCounts = new IntCounter();
+  private readonly sieve = new BinSieve();
   private nextWindowStart = 0;
   private readonly tracks: Track[] = [];
   private readonly recent: Array<{ slot: number; start: number; end: number; points: number }> = [];
@@ -130,9 +132,19 @@ export class StreamMatcher {
    * sorted); `untilUnits` is how far the audio behind them reaches.
    */
   pushPeaks(peaks: Peak[], untilUnits: number): Detection[] {
-    this.addPeaks(peaks);
-    this.latestUnits = Math.max(this.latestUnits, untilUnits);
     const out: Detection[] = [];
+    // in slices of a second, like push(): votes are counted and dropped as they go, not all held
+    const sliceUnits = FRAMES_PER_SEC * TU;
+    for (let i = 0; i < peaks.length; ) {
+      const until = peaks[i].t + sliceUnits;
+      let j = i;
+      while (j < peaks.length && peaks[j].t < until) j++;
+      this.addPeaks(peaks.slice(i, j));
+      this.processAnchors(false);
+      this.evaluateWindows(false, out);
+      i = j;
+    }
+    this.latestUnits = Math.max(this.latestUnits, untilUnits);
     this.processAnchors(false);
     this.evaluateWindows(false, out);
     return out;
@@ -220,6 +232,9 @@ export class StreamMatcher {
         // accepted reference triplet lengths (time units, aux keeps them in half frames)
         const dtLo = dtq * (1 - M - tol);
         const dtHi = dtq * (1 + M + tol);
+        // the same range as aux words (length in half frames in the high byte)
+        const auxLo = Math.ceil(dtLo / HALF_FRAME) << 8;
+        const auxHi = (Math.floor(dtHi / HALF_FRAME) + 1) << 8;
         const pitchTol = PITCH_TOL + tol * 1477;
         // the largest pitch shift a speed change within range can explain
         const maxShift = MAX_PITCH_UNITS + pitchTol;
@@ -229,10 +244,11 @@ export class StreamMatcher {
           const bandBase = Math.floor(h / HASH_BAND_DIVISOR) * BAND_FREQ_UNITS + 1;
           const e = offsets[h + 1];
           const b = offsets[h];
-          for (let p = e - b > hot ? e : b; p < e; p++) {
+          // rows are sorted by aux, triplet length first: visit only the lengths in [dtLo, dtHi]
+          for (let p = e - b > hot ? e : main.lowerBound(b, e, auxLo); p < e; p++) {
             const aux = auxArr[p];
+            if (aux >= auxHi) break;
             const dtr = (aux >> 8) * HALF_FRAME;
-            if (dtr < dtLo || dtr > dtHi) continue;
             // pitch: unchanged (tempo-only stretch) or moved with the speed (pitch and tempo together)
             const df = af - (bandBase + (aux & 0xff) * 2);
             if (df > PITCH_TOL || df < -PITCH_TOL) {
@@ -282,29 +298,40 @@ export class StreamMatcher {
     this.vEnd[i] = end;
     this.vScale[i] = scale;
     this.vPitch[i] = pitch;
+    this.vBin[i] = Math.floor((g - tq / TU) / BIN);
   }
 
+  /** Makes room at the end: moves the live votes to the front, doubling the arrays when they are over half full. */
   private growVotes(): void {
     const { voteStart: from, voteEnd: to } = this;
     const live = to - from;
-    const cap = live * 2 > this.vTq.length ? this.vTq.length * 2 : this.vTq.length;
-    const tq = new Uint32Array(cap);
-    const g = new Uint32Array(cap);
-    const end = new Uint32Array(cap);
-    const scale = new Float32Array(cap);
-    const pitch = new Float32Array(cap);
-    pitch.set(this.vPitch.subarray(from, to));
-    tq.set(this.vTq.subarray(from, to));
-    g.set(this.vG.subarray(from, to));
-    end.set(this.vEnd.subarray(from, to));
-    scale.set(this.vScale.subarray(from, to));
-    this.vTq = tq;
-    this.vG = g;
-    this.vEnd = end;
-    this.vScale = scale;
-    this.vPitch = pitch;
+    if (live * 2 > this.vTq.length) {
+      const cap = this.vTq.length * 2;
+      this.vTq = moved(this.vTq, new Uint32Array(cap), from, to);
+      this.vG = moved(this.vG, new Uint32Array(cap), from, to);
+      this.vEnd = moved(this.vEnd, new Uint32Array(cap), from, to);
+      this.vScale = moved(this.vScale, new Float32Array(cap), from, to);
+      this.vPitch = moved(this.vPitch, new Float32Array(cap), from, to);
+      this.vBin = moved(this.vBin, new Int32Array(cap), from, to);
+    } else {
+      for (const a of [this.vTq, this.vG, this.vEnd, this.vScale, this.vPitch, this.vBin])
+        a.copyWithin(0, from, to);
+    }
     this.voteStart = 0;
     this.voteEnd = live;
+  }
+
+  /** Index of the first live vote with query time >= t (votes are in time order). */
+  private firstVoteAt(t: number): number {
+    const tq = this.vTq;
+    let lo = this.voteStart;
+    let hi = this.voteEnd;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tq[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Evaluates every window whose votes are all in (all of them when `final`). */
@@ -326,27 +353,13 @@ export class StreamMatcher {
   }
 
   private evaluateWindow(ws: number, we: number): void {
-    const { vTq, vG } = this;
-    const counts = this.binCounts;
-    counts.clear();
-    let first = -1;
-    let last = -1;
-    for (let i = this.voteStart; i < this.voteEnd; i++) {
-      const t = vTq[i];
-      if (t < ws) continue;
-      if (t >= we) break;
-      if (first < 0) first = i;
-      last = i;
-      counts.add(Math.floor((vG[i] - t / TU) / BIN));
-    }
-    if (first < 0) return;
-    if (this.tracks.length > 0) this.continueTracks(ws, we, new Set());
-    const pairs: Array<[number, number]> = [];
+    const { vG, vBin } = this;
+    const first = this.firstVoteAt(ws);
+    const end = this.firstVoteAt(we);
+    if (first === end) return;
+    if (this.tracks.length > 0) this.continueTracks(first, end);
     const minVotes = MATCH.minHitVotes;
-    counts.forEach((bin, c) => {
-      const sum = c + counts.get(bin + 1);
-      if (sum >= minVotes) pairs.push([bin, sum]);
-    });
+    const pairs = this.sieve.pairs(vBin, first, end, minVotes);
     if (pairs.length === 0) return;
     pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
     const used = new Set<number>();
@@ -359,9 +372,8 @@ export class StreamMatcher {
       used.add(bin);
       used.add(bin + 1);
       const bySlot = new Map<IndexedRecording, number[]>();
-      for (let i = first; i <= last; i++) {
-        const b = Math.floor((vG[i] - vTq[i] / TU) / BIN);
-        if (b !== bin && b !== bin + 1) continue;
+      const inPair = [...(this.sieve.votes.get(bin) ?? []), ...(this.sieve.votes.get(bin + 1) ?? [])];
+      for (const i of inPair.sort((x, y) => x - y)) {
         const rec = lookup.locate(vG[i]);
         if (!rec || !rec.alive) continue;
         let arr = bySlot.get(rec);
@@ -374,9 +386,7 @@ export class StreamMatcher {
         if (!prev || prev.length < idx.length) best.set(rec, idx);
       }
     }
-    const hit = new Set<Track>();
-    for (const [rec, idx] of best) hit.add(this.addHit(rec, idx));
-    this.continueTracks(ws, we, hit);
+    for (const [rec, idx] of best) this.addHit(rec, idx);
   }
 
   private addHit(rec: IndexedRecording, idx: number[]): Track {
@@ -499,15 +509,14 @@ export class StreamMatcher {
     this.addPoints(track, take);
   }
 
-  /** Open airings not confirmed by this window keep what few consistent votes it has (fades, speech over). */
-  private continueTracks(ws: number, we: number, hit: Set<Track>): void {
+  /**
+   * Open airings keep the window's votes consistent with them, however few (fades, speech over); done
+   * before the window's hits are taken, so that a hit joins a track that has followed the offset.
+   */
+  private continueTracks(first: number, end: number): void {
     for (const t of this.tracks) {
-      if (hit.has(t)) continue;
       const idx: number[] = [];
-      for (let i = this.voteStart; i < this.voteEnd; i++) {
-        const tq = this.vTq[i];
-        if (tq < ws) continue;
-        if (tq >= we) break;
+      for (let i = first; i < end; i++) {
         if (this.consistent(t, i, t.lastOffset, t.lastTq)) idx.push(i);
       }
       if (idx.length < CONTINUE_VOTES) continue;
@@ -557,6 +566,11 @@ export class StreamMatcher {
     while (this.recent.length > 0 && horizon !== Infinity && this.recent[0].end < horizon)
       this.recent.shift();
   }
+}
+
+function moved<A extends Uint32Array | Int32Array | Float32Array>(src: A, dst: A, from: number, to: number): A {
+  dst.set(src.subarray(from, to));
+  return dst;
 }
 
 function overlapShare(a: { start: number; end: number }, b: { start: number; end: number }): number {

@@ -1,69 +1,57 @@
 /**
- * Small open-addressing hash structures over integer keys, for the matcher's hot loops: a JS Map
- * or Set costs 5-10x more per operation there.
+ * Small integer structures for the matcher's hot loops: a JS Map or Set costs 5-10x more per
+ * operation there.
  */
-const EMPTY = -0x80000000;
 
-/** Counts per int32 key; `clear()` costs only the keys used since the last clear. */
-export class IntCounter {
-  private keys: Int32Array;
-  private counts: Int32Array;
-  private mask: number;
-  private used: number[] = [];
+/**
+ * Finds the offset bins of a window's votes that, together with their right-hand neighbour, hold at
+ * least `min` votes, without a hash map operation per vote: votes are first counted in a
+ * direct-mapped table (bins sharing a slot add up, which can only over-count), slots whose pair
+ * reaches `min` name candidate bins, and only the candidates' votes are then collected exactly.
+ */
+export class BinSieve {
+  private readonly counts: Uint32Array;
+  private readonly tracked: Uint8Array;
+  private readonly mask: number;
+  /** Vote indices of the candidate bins (and their right-hand neighbours) of the last call. */
+  readonly votes = new Map<number, number[]>();
 
-  constructor(capacityPow2 = 1 << 12) {
-    this.keys = new Int32Array(capacityPow2).fill(EMPTY);
-    this.counts = new Int32Array(capacityPow2);
-    this.mask = capacityPow2 - 1;
+  constructor(slotsPow2 = 1 << 17) {
+    this.counts = new Uint32Array(slotsPow2);
+    this.tracked = new Uint8Array(slotsPow2);
+    this.mask = slotsPow2 - 1;
   }
 
-  add(key: number): void {
-    if (this.used.length * 2 >= this.keys.length) this.grow();
-    let i = Math.imul(key, 0x9e3779b1) & this.mask;
-    const keys = this.keys;
-    while (keys[i] !== EMPTY && keys[i] !== key) i = (i + 1) & this.mask;
-    if (keys[i] === EMPTY) {
-      keys[i] = key;
-      this.used.push(i);
+  /**
+   * [bin, votes in bin and bin + 1] for every bin of bins[from..to) whose pair holds >= min votes;
+   * afterwards `votes` holds the indices of the votes in those bins and their neighbours.
+   */
+  pairs(bins: Int32Array, from: number, to: number, min: number): Array<[number, number]> {
+    const { counts, tracked, mask, votes } = this;
+    for (let i = from; i < to; i++) counts[bins[i] & mask]++;
+    votes.clear();
+    for (let i = from; i < to; i++) {
+      const b = bins[i];
+      if (counts[b & mask] + counts[(b + 1) & mask] < min || votes.has(b)) continue;
+      votes.set(b, []);
+      if (!votes.has(b + 1)) votes.set(b + 1, []);
+      tracked[b & mask] = 1;
+      tracked[(b + 1) & mask] = 1;
     }
-    this.counts[i]++;
-  }
-
-  get(key: number): number {
-    let i = Math.imul(key, 0x9e3779b1) & this.mask;
-    const keys = this.keys;
-    while (keys[i] !== EMPTY) {
-      if (keys[i] === key) return this.counts[i];
-      i = (i + 1) & this.mask;
+    const out: Array<[number, number]> = [];
+    if (votes.size > 0) {
+      for (let i = from; i < to; i++) {
+        const b = bins[i];
+        if (tracked[b & mask] !== 0) votes.get(b)?.push(i);
+      }
+      for (const [b, idx] of votes) {
+        const sum = idx.length + (votes.get(b + 1)?.length ?? 0);
+        if (idx.length > 0 && sum >= min) out.push([b, sum]);
+      }
+      for (const b of votes.keys()) tracked[b & mask] = 0;
     }
-    return 0;
-  }
-
-  /** Calls cb(key, count) for every key counted since the last clear. */
-  forEach(cb: (key: number, count: number) => void): void {
-    for (const i of this.used) cb(this.keys[i], this.counts[i]);
-  }
-
-  clear(): void {
-    for (const i of this.used) {
-      this.keys[i] = EMPTY;
-      this.counts[i] = 0;
-    }
-    this.used.length = 0;
-  }
-
-  private grow(): void {
-    const entries: Array<[number, number]> = [];
-    this.forEach((k, c) => entries.push([k, c]));
-    const cap = this.keys.length * 2;
-    this.keys = new Int32Array(cap).fill(EMPTY);
-    this.counts = new Int32Array(cap);
-    this.mask = cap - 1;
-    this.used = [];
-    for (const [k, c] of entries) {
-      this.add(k);
-      this.counts[this.used[this.used.length - 1]] = c;
-    }
+    for (let i = from; i < to; i++) counts[bins[i] & mask] = 0;
+    return out;
   }
 }
 
