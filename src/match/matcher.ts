@@ -135,7 +135,7 @@ export class StreamMatcher {
     const out: Detection[] = [];
     // in slices of a second, like push(): votes are counted and dropped as they go, not all held
     const sliceUnits = FRAMES_PER_SEC * TU;
-    for (let i = 0; i < peaks.length; ) {
+    for (let i = 0; i < peaks.length;) {
       const until = peaks[i].t + sliceUnits;
       let j = i;
       while (j < peaks.length && peaks[j].t < until) j++;
@@ -568,7 +568,12 @@ export class StreamMatcher {
   }
 }
 
-function moved<A extends Uint32Array | Int32Array | Float32Array>(src: A, dst: A, from: number, to: number): A {
+function moved<A extends Uint32Array | Int32Array | Float32Array>(
+  src: A,
+  dst: A,
+  from: number,
+  to: number,
+): A {
   dst.set(src.subarray(from, to));
   return dst;
 }

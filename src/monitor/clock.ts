@@ -92,28 +92,57 @@ export interface Placement {
   trimSamples: number;
 }
 
+/** One connection's stretch of the timeline: matcher time t >= fromSec is UTC epochMs + t * 1000. */
+interface Piece {
+  fromSec: number;
+  epochMs: number;
+}
+
+/** Earlier pieces kept for converting matcher times of long airings (each is two numbers). */
+const MAX_PIECES = 256;
+
 /**
  * The matcher's timeline: matcher time t (seconds since its first sample, skips included) is UTC
  * epochMs + t * 1000. Each chunk arrives with its UTC from the connection clock; a mismatch beyond
  * the tolerance is a discontinuity, resolved by skipping ahead (time nobody heard) or by trimming
  * (time heard already), so the mapping never bends and errors never accumulate.
+ *
+ * Each connection's audio is a piece of the line (`place(..., newPiece)`). While a connection lasts,
+ * its anchor may turn out to have been too late (the first audio of an HLS stream or of a loaded
+ * machine arrived late): `retime` moves the whole piece earlier, so that audio already given to the
+ * matcher gets its right time, instead of dropping new audio to catch up. A piece never moves before
+ * the end of the audio heard before it.
  */
 export class Timeline {
   private epoch: number | null = null;
   private position = 0;
+  /** Where the current piece begins (matcher seconds), and the UTC it must not start before. */
+  private pieceFromSec = 0;
+  private floorMs: number;
+  private readonly earlier: Piece[] = [];
 
+  /** `floorMs`: UTC before which no audio of this run can have aired (the previous run's last audio). */
   constructor(
     readonly sampleRate: number,
     private readonly toleranceMs: number,
-  ) {}
+    floorMs: number = Number.NEGATIVE_INFINITY,
+  ) {
+    this.floorMs = floorMs;
+  }
 
-  place(utcStartMs: number, sampleCount: number): Placement {
+  /**
+   * Places a chunk whose first sample aired at `utcStartMs`. `newPiece`: the chunk is the first placed
+   * audio of a new connection (what comes from it on can be re-timed without moving what came before).
+   */
+  place(utcStartMs: number, sampleCount: number, newPiece = false): Placement {
     if (this.epoch === null) {
       this.epoch = utcStartMs;
       this.position = sampleCount / this.sampleRate;
+      this.pieceFromSec = 0;
       return { skipSec: 0, trimSamples: 0 };
     }
-    const d = utcStartMs - this.utcAt(this.position);
+    const endBefore = this.utcAt(this.position);
+    const d = utcStartMs - endBefore;
     let skipSec = 0;
     let trimSamples = 0;
     if (d > this.toleranceMs) {
@@ -122,8 +151,29 @@ export class Timeline {
     } else if (d < -this.toleranceMs) {
       trimSamples = Math.min(sampleCount, Math.round((-d * this.sampleRate) / 1000));
     }
+    if (newPiece) {
+      this.earlier.push({ fromSec: this.pieceFromSec, epochMs: this.epoch });
+      if (this.earlier.length > MAX_PIECES) this.earlier.shift();
+      this.pieceFromSec = this.position;
+      this.floorMs = endBefore;
+    }
     this.position += (sampleCount - trimSamples) / this.sampleRate;
     return { skipSec, trimSamples };
+  }
+
+  /**
+   * Moves the current piece `deltaMs` (< 0) earlier, as far as the audio before it allows. Returns
+   * the shift applied (0 or negative) and the UTC where the piece began before it.
+   */
+  retime(deltaMs: number): { appliedMs: number; fromMs: number } {
+    if (this.epoch === null) throw new Error('the timeline has not started');
+    const fromMs = this.epoch + this.pieceFromSec * 1000;
+    if (!(deltaMs < 0)) return { appliedMs: 0, fromMs };
+    const lowest = this.floorMs - this.pieceFromSec * 1000;
+    const epoch = Math.max(this.epoch + deltaMs, lowest);
+    const appliedMs = Math.min(0, epoch - this.epoch);
+    this.epoch += appliedMs;
+    return { appliedMs, fromMs };
   }
 
   /** Advances without audio (e.g. to the start of a new connection decided elsewhere). */
@@ -132,10 +182,14 @@ export class Timeline {
     this.position += seconds;
   }
 
-  /** UTC (ms) of matcher time `t` seconds. */
+  /** UTC (ms) of matcher time `t` seconds (on the piece that holds it). */
   utcAt(t: number): number {
     if (this.epoch === null) throw new Error('the timeline has not started');
-    return this.epoch + t * 1000;
+    if (t >= this.pieceFromSec || this.earlier.length === 0) return this.epoch + t * 1000;
+    for (let i = this.earlier.length - 1; i > 0; i--) {
+      if (t >= this.earlier[i].fromSec) return this.earlier[i].epochMs + t * 1000;
+    }
+    return this.earlier[0].epochMs + t * 1000;
   }
 
   get started(): boolean {

@@ -91,6 +91,25 @@ export class EvidenceRecorder {
     }
   }
 
+  /**
+   * The audio from `fromMs` on was re-timed by `deltaMs` (its connection's anchor was corrected): the
+   * buffered frames and the clips being written move with it, so clips stay cut around their airings.
+   */
+  shift(fromMs: number, deltaMs: number): void {
+    if (deltaMs === 0) return;
+    this.ring.shift(fromMs, deltaMs);
+    const move = (ms: number) => (ms >= fromMs ? ms + deltaMs : ms);
+    for (const w of this.writers) {
+      w.startMs = move(w.startMs);
+      w.fromMs = move(w.fromMs);
+      w.limitMs = move(w.limitMs);
+      w.lastWrittenMs = move(w.lastWrittenMs);
+      if (w.firstWrittenMs !== null) w.firstWrittenMs = move(w.firstWrittenMs);
+      for (const f of w.frames) f.utcMs = move(f.utcMs);
+    }
+    if (this.pumpedAtMs >= fromMs) this.pumpedAtMs += deltaMs;
+  }
+
   /** Follows the pending detections: starts clips for new ones, extends open ones, drops abandoned ones. */
   track(pending: PendingDetection[]): void {
     const used = new Set<ClipWriter>();

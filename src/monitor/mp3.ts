@@ -111,6 +111,23 @@ export class EvidenceRing {
     return out;
   }
 
+  /**
+   * Re-times the frames stamped at or after `fromMs` by `deltaMs` (a connection's anchor was
+   * corrected). Frames before `fromMs` are older audio and stay; a frame moved onto them is dropped.
+   */
+  shift(fromMs: number, deltaMs: number): void {
+    if (deltaMs === 0) return;
+    let i = this.frames.length;
+    while (i > this.head && this.frames[i - 1].utcMs >= fromMs) i--;
+    for (let k = i; k < this.frames.length; k++) this.frames[k].utcMs += deltaMs;
+    // keep the ring ordered: drop older frames the moved ones now overlap
+    const first = this.frames[i];
+    if (!first) return;
+    let j = i;
+    while (j > this.head && this.frames[j - 1].utcMs + this.frames[j - 1].durationMs / 2 > first.utcMs) j--;
+    if (j < i) this.frames.splice(j, i - j);
+  }
+
   /** UTC of the end of the newest frame, or null when empty. */
   get newestEndMs(): number | null {
     const f = this.frames[this.frames.length - 1];

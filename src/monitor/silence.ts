@@ -73,6 +73,12 @@ export class SilenceDetector {
     this.filled = 0;
   }
 
+  /** The audio from `fromMs` on was re-timed by `deltaMs` (its connection's anchor was corrected). */
+  shift(fromMs: number, deltaMs: number): void {
+    if (this.windowStartMs !== null && this.windowStartMs >= fromMs) this.windowStartMs += deltaMs;
+    if (this.runStartMs !== null && this.runStartMs >= fromMs) this.runStartMs += deltaMs;
+  }
+
   /** Audio stopped at `atMs` (a discontinuity): ends a confirmed silence there and forgets partial state. */
   interrupt(atMs: number): SilenceEvent[] {
     const events: SilenceEvent[] = this.confirmed ? [{ type: 'silence-end', atMs }] : [];
