@@ -72,6 +72,14 @@ export const MATCH = {
   closeAfterSec: 9,
   /** A hit continues a detection when its offset is within this slack of the detection's line. */
   continueSlackSec: 0.6,
-  /** Detections below this confidence are dropped (see docs/matching.md for the measured false-positive rate). */
+  /** Detections below this confidence are dropped (see docs/recognition.md for the measured false-positive rate). */
   minConfidence: 0.5,
+  /**
+   * Spectrum verification of short airings (docs/recognition.md): a track of at least verifyMinPoints
+   * points whose reference peaks stand in the query spectrum verifyMinZ standard deviations above
+   * chance is scored as if it had verifyBonusPoints more points.
+   */
+  verifyMinPoints: 10,
+  verifyMinZ: 3.5,
+  verifyBonusPoints: 10,
 } as const;

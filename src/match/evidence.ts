@@ -118,13 +118,17 @@ const PRESENT_STEPS = 8 * STEPS_PER_DB;
 /** Step and window of the edge search (frames). */
 const STEP_FRAMES = 16;
 const WINDOW_FRAMES = 78;
-/** Failing steps in a row the search goes on through. */
-const MAX_FAILS = 4;
+/** Failing steps in a row the search goes on through (3 s: a presenter's sentence over an intro). */
+const MAX_FAILS = 12;
 /** Frames the chance baseline is shifted by (off the true alignment, both ways). */
 const BASELINE_SHIFT = 53;
 const BASELINE_BINS = 6;
-/** Standard deviations above chance that the aligned presence must reach. */
+/**
+ * Standard deviations above chance that the aligned presence must reach; after more than 4 failing
+ * steps in a row, Z_RESUME: a lone chance pass after a long gap must not drag the edge out.
+ */
 const Z_PRESENT = 1.8;
+const Z_RESUME = 3;
 
 export interface Presence {
   present: number;
@@ -168,13 +172,65 @@ export function presence(
   return { present, total };
 }
 
+/** The reference's presence in a span of the query against chance. */
+export interface SpanEvidence {
+  present: number;
+  total: number;
+  /** Share of reference peaks expected present by chance (the same check off the alignment). */
+  chance: number;
+  /** Standard deviations by which `present` beats chance. */
+  z: number;
+}
+
+/**
+ * Checks the reference's peaks in the query spectrum over [fromQ, toQ) along the alignment, against
+ * chance: the same check shifted off the alignment in time (4 shifts) and in frequency (2 shifts).
+ * Chance is the larger of the two baselines: off in time overrates it for steady sounds, off in
+ * frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's). Undefined
+ * when part of the span (or a baseline) is no longer in the history.
+ */
+export function spanEvidence(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  fromQ: number,
+  toQ: number,
+): SpanEvidence | undefined {
+  const on = presence(h, peaks, al, fromQ, toQ, 0);
+  if (!on) return undefined;
+  const inTime: Presence[] = [];
+  for (const sh of [BASELINE_SHIFT, -BASELINE_SHIFT, 2 * BASELINE_SHIFT, -2 * BASELINE_SHIFT]) {
+    const o = presence(h, peaks, al, fromQ, toQ, sh);
+    if (!o) return undefined;
+    inTime.push(o);
+  }
+  const inFreq: Presence[] = [];
+  for (const b of [BASELINE_BINS, -BASELINE_BINS]) {
+    const o = presence(h, peaks, al, fromQ, toQ, 0, b);
+    if (!o) return undefined;
+    inFreq.push(o);
+  }
+  const pooled = (xs: Presence[]) => {
+    let p = 0;
+    let n = 0;
+    for (const o of xs) {
+      p += o.present;
+      n += o.total;
+    }
+    return (p + 1) / (n + 2);
+  };
+  const chance = Math.min(0.9, Math.max(0.05, pooled(inTime), pooled(inFreq)));
+  const sd = Math.sqrt(Math.max(1, on.total) * chance * (1 - chance));
+  return { present: on.present, total: on.total, chance, z: (on.present - on.total * chance) / sd };
+}
+
 /**
  * Moves an airing's edge outward while the reference is still visibly in the query. A window of
  * WINDOW_FRAMES slides outward in STEP_FRAMES steps; where the share of the reference's peaks present
- * at the aligned positions beats chance (the same check off the alignment, in time and in frequency)
- * by Z_PRESENT standard deviations, the edge moves to the window's centre, which is where a window
- * half on the music stops passing: an unbiased edge. A few failing steps in a row (a loud word) are
- * tolerated. Returns the new edge (query frame).
+ * at the aligned positions beats chance (spanEvidence) by Z_PRESENT standard deviations, the edge
+ * moves to the window's centre, which is where a window half on the music stops passing: an unbiased
+ * edge. Failing steps in a row (a loud word, a sentence) are tolerated up to MAX_FAILS, with a
+ * stricter pass needed after the first few. Returns the new edge (query frame).
  */
 export function extendEdge(
   h: SpectrumHistory,
@@ -188,32 +244,12 @@ export function extendEdge(
   let fails = 0;
   for (let moved = STEP_FRAMES; moved <= maxFrames; moved += STEP_FRAMES) {
     const centre = edgeFrame + direction * moved;
-    const from = centre - WINDOW_FRAMES / 2;
-    const to = centre + WINDOW_FRAMES / 2;
     // stay inside the reference recording
     if ((centre - al.a) / al.b < 0 || (centre - al.a) / al.b > al.refFrames) break;
-    const on = presence(h, peaks, al, from, to, 0);
-    // chance: the same check off the alignment, in time and in frequency
-    const inTime = [BASELINE_SHIFT, -BASELINE_SHIFT, 2 * BASELINE_SHIFT, -2 * BASELINE_SHIFT].map((sh) =>
-      presence(h, peaks, al, from, to, sh),
-    );
-    const inFreq = [BASELINE_BINS, -BASELINE_BINS].map((b) => presence(h, peaks, al, from, to, 0, b));
-    if (!on || inTime.some((o) => !o) || inFreq.some((o) => !o)) break;
-    if (on.total < 4) continue; // the reference is quiet here: neither evidence for nor against
-    // Chance is the larger of the two baselines: off in time overrates it for steady sounds, off in
-    // frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's).
-    const pooled = (xs: Array<Presence | undefined>) => {
-      let p = 0;
-      let n = 0;
-      for (const o of xs) {
-        p += o!.present;
-        n += o!.total;
-      }
-      return (p + 1) / (n + 2);
-    };
-    const chance = Math.min(0.9, Math.max(0.05, pooled(inTime), pooled(inFreq)));
-    const sd = Math.sqrt(on.total * chance * (1 - chance));
-    if (on.present / on.total >= 0.3 && on.present - on.total * chance >= Z_PRESENT * sd) {
+    const ev = spanEvidence(h, peaks, al, centre - WINDOW_FRAMES / 2, centre + WINDOW_FRAMES / 2);
+    if (!ev) break;
+    if (ev.total < 4) continue; // the reference is quiet here: neither evidence for nor against
+    if (ev.present / ev.total >= 0.3 && ev.z >= (fails > 4 ? Z_RESUME : Z_PRESENT)) {
       edge = centre;
       fails = 0;
     } else if (++fails > MAX_FAILS) break;

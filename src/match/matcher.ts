@@ -13,8 +13,8 @@ import {
 import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
 import { BinSieve, StampSet } from './tables.js';
-import { SpectrumHistory, extendEdge, type Alignment } from './evidence.js';
-import { finaliseTrack, fitTrack, median, type Track } from './track.js';
+import { SpectrumHistory, extendEdge, spanEvidence, type Alignment } from './evidence.js';
+import { confidenceOf, finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -51,6 +51,8 @@ export interface HasLookup {
 export interface MatcherOptions {
   /** Detections below this confidence are not reported. Default MATCH.minConfidence. */
   minConfidence?: number;
+  /** Spectrum verification of short airings (see verify()). Default true; off only to measure its effect. */
+  verifyShort?: boolean;
 }
 
 /** Seconds of the centre of frame `f` (frame f starts at sample f * hop). */
@@ -69,6 +71,7 @@ export function frameToSec(f: number): number {
 export class StreamMatcher {
   private readonly source: HasLookup;
   private readonly minConfidence: number;
+  private readonly verifyShort: boolean;
   /** The query spectrum of the last HISTORY_SEC, for checking airing edges (PCM input only). */
   private readonly history = new SpectrumHistory(Math.ceil(HISTORY_SEC * FRAMES_PER_SEC));
   private extractor = this.newExtractor();
@@ -99,6 +102,7 @@ export class StreamMatcher {
   constructor(source: HasLookup | LookupIndex, opts: MatcherOptions = {}) {
     this.source = 'lookup' in source ? source : { lookup: source };
     this.minConfidence = opts.minConfidence ?? MATCH.minConfidence;
+    this.verifyShort = opts.verifyShort ?? true;
   }
 
   private newExtractor(): PeakExtractor {
@@ -480,6 +484,22 @@ export class StreamMatcher {
     }
   }
 
+  /**
+   * A short airing (a jingle, a few seconds of a bed under speech) has too few matched points to be
+   * believed on their count alone. If the reference's peaks are visibly in the query spectrum along
+   * the track's alignment, far beyond chance (spanEvidence), the track counts MATCH.verifyBonusPoints
+   * more points. Needs the spectrum (PCM input): peaks-only matching skips it.
+   */
+  private verify(t: Track, fit: TrackFit, d: Detection): void {
+    const points = fit.inliers.length;
+    if (points < MATCH.verifyMinPoints) return;
+    const peaks = this.source.lookup.referencePeaks?.(t.rec);
+    const al = peaks && this.alignment(t, fit.b, fit.a, fit.pitchUnits);
+    if (!peaks || !al) return;
+    const ev = spanEvidence(this.history, peaks, al, fit.startF, fit.endF);
+    if (ev && ev.z >= MATCH.verifyMinZ) d.confidence = confidenceOf(points + MATCH.verifyBonusPoints);
+  }
+
   /** Votes of this track's recording at a consistent offset, inside its span. */
   private consistent(track: Track, i: number, offset: number, atTq: number): boolean {
     const g = this.vG[i];
@@ -538,6 +558,7 @@ export class StreamMatcher {
       const fit = fitTrack(t);
       if (fit) this.refineEnd(t, fit);
       const d = finaliseTrack(t, fit);
+      if (d && fit && d.confidence < this.minConfidence && this.verifyShort) this.verify(t, fit, d);
       if (!d || d.confidence < this.minConfidence) continue;
       const points = t.tq.length;
       // a weaker track of the same recording over the same airtime is a repeated section: drop it
