@@ -36,6 +36,8 @@ const CONTINUE_VOTES = 2;
 /** A detection inside another recording's airing, by this margin both sides, at a fraction of its density, is dropped. */
 const CONTAIN_MARGIN_SEC = 1;
 const CONTAIN_DENSITY = 1.5;
+/** Tracks already this confident are not verified (it could not change their fate). */
+const VERIFY_BELOW = 0.9;
 /** Samples processed per step of push(): one second. */
 const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 /** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
@@ -497,7 +499,8 @@ export class StreamMatcher {
     const al = peaks && this.alignment(t, fit.b, fit.a, fit.pitchUnits);
     if (!peaks || !al) return;
     const ev = spanEvidence(this.history, peaks, al, fit.startF, fit.endF);
-    if (ev && ev.z >= MATCH.verifyMinZ) d.confidence = confidenceOf(points + MATCH.verifyBonusPoints);
+    if (ev && ev.z >= MATCH.verifyMinZ)
+      d.confidence = Math.max(d.confidence, confidenceOf(points + MATCH.verifyBonusPoints));
   }
 
   /** Votes of this track's recording at a consistent offset, inside its span. */
@@ -558,7 +561,8 @@ export class StreamMatcher {
       const fit = fitTrack(t);
       if (fit) this.refineEnd(t, fit);
       const d = finaliseTrack(t, fit);
-      if (d && fit && d.confidence < this.minConfidence && this.verifyShort) this.verify(t, fit, d);
+      // independent of minConfidence, so that the confidence means the same at any threshold
+      if (d && fit && this.verifyShort && d.confidence < VERIFY_BELOW) this.verify(t, fit, d);
       if (!d || d.confidence < this.minConfidence) continue;
       const points = t.tq.length;
       // a weaker track of the same recording over the same airtime is a repeated section: drop it
