@@ -10,6 +10,6 @@ export interface Detection {
   refEnd: number;
   /** Playback speed relative to the reference: 1.03 means the query plays 3 % faster (time axis). */
   speed: number;
-  /** Calibrated confidence in 0..1 (see docs/matching.md for the threshold and its false-positive rate). */
+  /** Calibrated confidence in 0..1 (see docs/recognition.md for the threshold and its false-positive rate). */
   confidence: number;
 }
