@@ -1,33 +1,27 @@
 import { createHash } from 'node:crypto';
+import { Sfc32 } from '../synth/prng.js';
 
 /**
  * A seeded pseudo-random generator (sfc32). Every random choice of the simulator comes from one of
  * these, so a broadcast day is a pure function of its seed: same seed, same timeline, same truth.
  */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly core: Sfc32;
 
   constructor(seed: string | number) {
     const digest = createHash('sha256').update(String(seed)).digest();
-    this.a = digest.readUInt32LE(0);
-    this.b = digest.readUInt32LE(4);
-    this.c = digest.readUInt32LE(8);
-    this.d = digest.readUInt32LE(12);
+    this.core = new Sfc32(
+      digest.readUInt32LE(0),
+      digest.readUInt32LE(4),
+      digest.readUInt32LE(8),
+      digest.readUInt32LE(12),
+    );
     for (let i = 0; i < 16; i++) this.next();
   }
 
   /** A float in [0, 1). */
   next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return (t >>> 0) / 4294967296;
+    return this.core.next() / 4294967296;
   }
 
   /** A float in [lo, hi). */

@@ -14,23 +14,14 @@ function splitmix32(state: number): () => number {
   };
 }
 
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  /** seed: any safe integer; label: an extra integer to derive an independent stream. */
-  constructor(seed: number, label = 0) {
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
-    const high = Math.floor(seed / 2 ** 32);
-    const mix = splitmix32((seed >>> 0) ^ Math.imul(high, 0x27d4eb2d) ^ Math.imul(label + 1, 0x165667b1));
-    this.a = mix();
-    this.b = mix();
-    this.c = mix();
-    this.d = mix();
-    for (let i = 0; i < 12; i++) this.next();
-  }
+/** The sfc32 generator itself (Chris Doty-Humphrey's Small Fast Counting RNG), seeded with four words. */
+export class Sfc32 {
+  constructor(
+    private a: number,
+    private b: number,
+    private c: number,
+    private d: number,
+  ) {}
 
   /** A uniform 32-bit unsigned integer. */
   next(): number {
@@ -41,6 +32,17 @@ export class Rng {
     this.c = (this.c << 21) | (this.c >>> 11);
     this.c = (this.c + t) | 0;
     return t >>> 0;
+  }
+}
+
+export class Rng extends Sfc32 {
+  /** seed: any safe integer; label: an extra integer to derive an independent stream. */
+  constructor(seed: number, label = 0) {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+    const high = Math.floor(seed / 2 ** 32);
+    const mix = splitmix32((seed >>> 0) ^ Math.imul(high, 0x27d4eb2d) ^ Math.imul(label + 1, 0x165667b1));
+    super(mix(), mix(), mix(), mix());
+    for (let i = 0; i < 12; i++) this.next();
   }
 
   /** Uniform in [0, 1). */
