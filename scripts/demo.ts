@@ -36,7 +36,7 @@ import {
   Monitor,
   MonitorRepository,
   monitorConfig,
-  readMp3Header,
+  indexMp3Frames,
   type Channel,
 } from '../src/monitor/index.js';
 import { DEMO, seedDemoCatalogue } from '../src/royalty/index.js';
@@ -195,18 +195,7 @@ async function liveStream(
   outage: { everySec: number; forSec: number } | null,
 ): Promise<LiveStream> {
   const mp3 = readFileSync(mp3Path);
-  const frames: Array<{ offset: number; bytes: number }> = [];
-  let frameSec = 0;
-  for (let i = 0; i + 4 <= mp3.length;) {
-    const h = readMp3Header(mp3, i);
-    if (!h) {
-      i++;
-      continue;
-    }
-    frames.push({ offset: i, bytes: h.bytes });
-    frameSec = h.samplesPerFrame / h.sampleRate;
-    i += h.bytes;
-  }
+  const { frames, frameSec } = indexMp3Frames(mp3);
   const startMs = Date.now();
   const frameAt = (ms: number) => Math.floor((ms - startMs) / 1000 / frameSec);
   const isDown = () => {

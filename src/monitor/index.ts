@@ -27,4 +27,4 @@ export { GapTracker, gapId, type GapChange } from './gaps.js';
 export { DetectionStitcher, detectionId, type UtcDetection } from './stitch.js';
 export { clipsToDelete, type StoredClip, type RetentionPolicy } from './retention.js';
 export { uptimeRatio, localDayBounds, zonedTimeToUtcMs, loggerFileStartMs, checkTimeZone } from './health.js';
-export { Mp3FrameSplitter, EvidenceRing, readMp3Header, type TimedFrame } from './mp3.js';
+export { Mp3FrameSplitter, EvidenceRing, indexMp3Frames, readMp3Header, type TimedFrame } from './mp3.js';

@@ -43,6 +43,26 @@ export function readMp3Header(buf: Uint8Array, offset: number): Mp3FrameHeader |
   return { sampleRate, samplesPerFrame, bytes };
 }
 
+/** Where the frames of a whole MP3 file lie, and the length of one frame in seconds (0 if none). */
+export function indexMp3Frames(buf: Uint8Array): {
+  frames: Array<{ offset: number; bytes: number }>;
+  frameSec: number;
+} {
+  const frames: Array<{ offset: number; bytes: number }> = [];
+  let frameSec = 0;
+  for (let i = 0; i + 4 <= buf.length;) {
+    const h = readMp3Header(buf, i);
+    if (!h) {
+      i++;
+      continue;
+    }
+    frames.push({ offset: i, bytes: h.bytes });
+    frameSec = h.samplesPerFrame / h.sampleRate;
+    i += h.bytes;
+  }
+  return { frames, frameSec };
+}
+
 /** Splits a byte stream into whole MP3 frames, resynchronising on garbage. */
 export class Mp3FrameSplitter {
   private pending: Buffer = Buffer.alloc(0);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { readMp3Header } from '../../src/monitor/index.js';
+import { indexMp3Frames } from '../../src/monitor/index.js';
 import { synthesizeSong } from '../../scripts/synth/music.js';
 import { writeWav } from '../../scripts/synth/wav.js';
 
@@ -140,11 +140,6 @@ export interface StreamServer {
   close(): Promise<void>;
 }
 
-interface Frame {
-  offset: number;
-  bytes: number;
-}
-
 /**
  * Routes: /live.mp3 (live MP3), /corrupt.mp3 (live MP3 with garbage in it), /hls/live.m3u8 (live HLS,
  * sliding window, durations scaled by k), /hang (accepts and never answers), /html (a web page).
@@ -156,18 +151,7 @@ export async function startStreamServer(
 ): Promise<StreamServer> {
   const speed = opts.speed;
   const mp3 = readFileSync(b.mp3Path);
-  const frames: Frame[] = [];
-  let frameSec = 0;
-  for (let i = 0; i + 4 <= mp3.length;) {
-    const h = readMp3Header(mp3, i);
-    if (!h) {
-      i++;
-      continue;
-    }
-    frames.push({ offset: i, bytes: h.bytes });
-    frameSec = h.samplesPerFrame / h.sampleRate;
-    i += h.bytes;
-  }
+  const { frames, frameSec } = indexMp3Frames(mp3);
   const hls = readVodPlaylist(b.hlsDir);
   const sockets = new Set<Socket>();
   const live = new Set<ServerResponse>();
