@@ -142,6 +142,31 @@ describe('timeline', () => {
     expect(t.endMs).toBe(21_500);
   });
 
+  it("re-times a connection's piece as a whole, never before the audio heard before it", () => {
+    const t = new Timeline(8000, 750);
+    // the first connection's first audio arrived 4 s late: it was placed 4 s after it aired
+    t.place(14_000, 16000, true);
+    t.place(16_000, 16000);
+    expect(t.utcAt(1)).toBe(15_000);
+    // a chunk that came sooner shows it: the whole piece moves, no audio is trimmed
+    expect(t.retime(-4000)).toEqual({ appliedMs: -4000, fromMs: 14_000 });
+    expect(t.utcAt(1)).toBe(11_000);
+    expect(t.place(14_000, 8000)).toEqual({ skipSec: 0, trimSamples: 0 });
+    expect(t.endMs).toBe(15_000);
+    // the connection drops; the next one is heard 10 s later and placed 3 s late
+    expect(t.place(28_000, 8000, true)).toEqual({ skipSec: 13, trimSamples: 0 });
+    expect(t.utcAt(19)).toBe(29_000);
+    // it moves back as far as the end of the first connection's audio, not further
+    expect(t.retime(-3000)).toEqual({ appliedMs: -3000, fromMs: 28_000 });
+    expect(t.retime(-20_000)).toEqual({ appliedMs: -10_000, fromMs: 25_000 });
+    expect(t.utcAt(18)).toBe(15_000);
+    // the first connection's times stay where they were; a time inside the unheard stretch belongs to it
+    expect(t.utcAt(1)).toBe(11_000);
+    expect(t.utcAt(4.5)).toBe(14_500);
+    expect(t.endMs).toBe(16_000);
+    expect(t.retime(500).appliedMs).toBe(0);
+  });
+
   it('stays one straight line whatever the chunks do', () => {
     fc.assert(
       fc.property(
@@ -461,6 +486,19 @@ describe('MP3 frames and the evidence ring', () => {
     expect(ring.push({ utcMs: 50 * 36, durationMs: 36, data: Buffer.alloc(144) })).toBe(false);
     expect(ring.between(3000, 3200).map((f) => f.utcMs)).toEqual([3024, 3060, 3096, 3132, 3168]);
     expect(ring.newestEndMs).toBe(100 * 36);
+  });
+
+  it('re-times the frames of a connection with it, keeping the ring ordered', () => {
+    const ring = new EvidenceRing(10_000);
+    for (let i = 0; i < 10; i++) ring.push({ utcMs: i * 36, durationMs: 36, data: Buffer.alloc(144) });
+    // a second connection, stamped too late, then re-timed by -130 ms onto the first one's tail: the
+    // older frame it now overlaps by more than half a frame goes, as when frames are pushed
+    for (let i = 0; i < 5; i++) ring.push({ utcMs: 460 + i * 36, durationMs: 36, data: Buffer.alloc(144) });
+    ring.shift(460, -130);
+    const times = ring.between(-1, 10_000).map((f) => f.utcMs);
+    expect(times).toEqual([0, 36, 72, 108, 144, 180, 216, 252, 288, 330, 366, 402, 438, 474]);
+    expect(ring.newestEndMs).toBe(510);
+    expect(ring.push({ utcMs: 480, durationMs: 36, data: Buffer.alloc(144) })).toBe(false);
   });
 });
 

@@ -25,6 +25,12 @@ export interface BatcherOptions {
   contextSec: number;
   /** The runner's UTC of the end of the last audio it placed (ChannelRunner.health().lastAudioMs). */
   lastAudioMs: () => number | null;
+  /**
+   * The runner's timeline epoch (ChannelRunner.timelineEpochMs): when given, batches carry it as it
+   * is when they are sealed, so a connection the runner re-timed (its anchor was late) is re-timed at
+   * the centre too. Without it the epoch is derived once from `lastAudioMs`.
+   */
+  epochMs?: () => number | null;
   /** Wall clock, for sealedAtMs. */
   wallMs?: () => number;
   onSealed: (batch: SealedBatch) => void;
@@ -164,6 +170,8 @@ export class PeakBatcher implements StreamMatcherLike {
   /** The runner sets lastAudioMs after each chunk it pushes: before the next push both clocks agree. */
   private noteEpoch(): void {
     if (this.positionSec <= 0) return;
+    const line = this.opts.epochMs?.() ?? null;
+    if (line !== null) this.epochMs = Math.round(line);
     const last = this.opts.lastAudioMs();
     if (last === null) return;
     const epoch = last - this.positionSec * 1000;

@@ -169,6 +169,7 @@ export class CaptureNode {
         contextSec: o.config.contextSec,
         // the runner and the batcher refer to each other: the runner is read only once audio flows
         lastAudioMs: (): number | null => runner.health().lastAudioMs,
+        epochMs: (): number | null => runner.timelineEpochMs,
         onSealed: (b) => this.spooled(channel.id, spool, b),
       });
       const runner: ChannelRunner = new ChannelRunner({

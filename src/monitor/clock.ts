@@ -118,17 +118,13 @@ export class Timeline {
   private position = 0;
   /** Where the current piece begins (matcher seconds), and the UTC it must not start before. */
   private pieceFromSec = 0;
-  private floorMs: number;
+  private floorMs = Number.NEGATIVE_INFINITY;
   private readonly earlier: Piece[] = [];
 
-  /** `floorMs`: UTC before which no audio of this run can have aired (the previous run's last audio). */
   constructor(
     readonly sampleRate: number,
     private readonly toleranceMs: number,
-    floorMs: number = Number.NEGATIVE_INFINITY,
-  ) {
-    this.floorMs = floorMs;
-  }
+  ) {}
 
   /**
    * Places a chunk whose first sample aired at `utcStartMs`. `newPiece`: the chunk is the first placed
@@ -194,6 +190,11 @@ export class Timeline {
 
   get started(): boolean {
     return this.epoch !== null;
+  }
+
+  /** UTC of matcher time 0 on the current piece's line (what batches of a session are timed by). */
+  get epochMs(): number | null {
+    return this.epoch;
   }
 
   /** Matcher time reached so far, seconds. */

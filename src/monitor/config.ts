@@ -37,6 +37,11 @@ export interface MonitorConfig {
   // --- clock -----------------------------------------------------------------------------------
   /** Audio held at the start of each connection while the UTC anchor settles. */
   anchorSettleSec: number;
+  /**
+   * A connection whose anchor turns out this much too late (a chunk arrived sooner than its first
+   * audio did) has its audio re-timed, as a whole, that much earlier.
+   */
+  anchorRetimeMs: number;
   /** A chunk whose UTC differs from the running timeline by more than this is a discontinuity. */
   discontinuityToleranceMs: number;
   /** Window over which the smallest arrival lag is tracked to catch a source clock running slow. */
@@ -104,6 +109,7 @@ export const MONITOR_DEFAULTS: Readonly<MonitorConfig> = Object.freeze({
   recoveryProbeSec: 3,
 
   anchorSettleSec: 3,
+  anchorRetimeMs: 100,
   discontinuityToleranceMs: 750,
   driftWindowSec: 300,
   driftToleranceMs: 1000,

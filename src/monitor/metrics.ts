@@ -69,6 +69,12 @@ export class MonitorMetrics {
     labelNames: ['channel', 'direction'],
     registers: [this.registry],
   });
+  readonly retimedSeconds = new Counter({
+    name: 'tyndau_clock_retimed_seconds_total',
+    help: "Seconds by which connections' audio was moved earlier once their anchor was found late (HLS bursts, load)",
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
   readonly decodeErrors = new Counter({
     name: 'tyndau_capture_error_lines_total',
     help: 'Error lines printed by ffmpeg (corrupt input shows here)',

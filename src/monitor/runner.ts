@@ -56,6 +56,14 @@ interface Connection {
   sourceIndex: number;
   clock: ConnectionClock;
   settled: boolean;
+  /**
+   * The anchor the connection's audio is placed (and its evidence stamped) with: the clock's anchor
+   * when the connection settled, moved later with the clock's drift corrections, and earlier, with
+   * the whole connection re-timed, when the clock finds it was too late (see `placedUtc`).
+   */
+  placedAnchorMs: number | null;
+  /** Its first audio is on the timeline (as a piece of its own). */
+  onTimeline: boolean;
   /** PCM held while the anchor settles. */
   held: Float32Array[];
   heldEvidence: Buffer[];
@@ -282,6 +290,8 @@ export class ChannelRunner {
       sourceIndex: index,
       clock: new ConnectionClock(this.rate, this.cfg, fixedAnchor),
       settled: fixedAnchor !== null,
+      placedAnchorMs: fixedAnchor,
+      onTimeline: false,
       held: [],
       heldEvidence: [],
       heardSamples: 0,
@@ -377,7 +387,8 @@ export class ChannelRunner {
   // --- audio path ----------------------------------------------------------------------------------
 
   private onPcm(conn: Connection, pcm: Float32Array): void {
-    const utcStart = conn.clock.onChunk(pcm.length, this.now());
+    const index = conn.clock.samples;
+    conn.clock.onChunk(pcm.length, this.now());
     conn.heardSamples += pcm.length;
     if (!conn.settled) {
       conn.held.push(pcm);
@@ -386,15 +397,16 @@ export class ChannelRunner {
         this.settle(conn);
       return;
     }
-    this.process(pcm, utcStart);
+    this.process(conn, pcm, this.placedUtc(conn, index));
   }
 
   /** The anchor has settled: place the held audio with it, then the held evidence. */
   private settle(conn: Connection): void {
     conn.settled = true;
+    conn.placedAnchorMs ??= conn.clock.anchorMs;
     let index = 0;
     for (const pcm of conn.held) {
-      this.process(pcm, conn.clock.timeOfSample(index));
+      this.process(conn, pcm, conn.placedAnchorMs + (index * 1000) / this.rate);
       index += pcm.length;
     }
     conn.held = [];
@@ -402,19 +414,61 @@ export class ChannelRunner {
     conn.heldEvidence = [];
   }
 
+  /**
+   * UTC of sample `index` of a settled connection. The clock's anchor only ever moves later (drift
+   * correction: the timeline then skips) or earlier (a chunk arrived sooner than any before it: the
+   * first audio was late, typical of HLS, whose segments come in bursts, and of a loaded machine).
+   * Earlier means the audio already placed was timed too late as well: the connection's piece of the
+   * timeline is re-timed as a whole, so nothing heard is dropped and an airing is not cut in two.
+   * Only what cannot be re-timed (it would overlap audio heard before the connection) and exceeds the
+   * discontinuity tolerance is left to the timeline to trim, as audio heard twice.
+   */
+  private placedUtc(conn: Connection, index: number): number {
+    const anchor = conn.clock.anchorMs;
+    if (conn.placedAnchorMs === null || anchor > conn.placedAnchorMs) {
+      conn.placedAnchorMs = anchor;
+    } else if (conn.onTimeline && conn.placedAnchorMs - anchor >= this.cfg.anchorRetimeMs) {
+      this.retime(conn, anchor - conn.placedAnchorMs);
+      if (conn.placedAnchorMs - anchor > this.cfg.discontinuityToleranceMs) conn.placedAnchorMs = anchor;
+    }
+    return conn.placedAnchorMs + (index * 1000) / this.rate;
+  }
+
+  /** Moves the connection's audio `deltaMs` earlier on the timeline, and what was timed with it. */
+  private retime(conn: Connection, deltaMs: number): void {
+    const { appliedMs, fromMs } = this.timeline.retime(deltaMs);
+    if (appliedMs === 0) return;
+    conn.placedAnchorMs! += appliedMs;
+    this.evidence?.shift(fromMs, appliedMs);
+    this.silence.shift(fromMs, appliedMs);
+    this.stitcher.shift(fromMs, appliedMs);
+    if (this.lastAudioMs !== null && this.lastAudioMs >= fromMs) this.lastAudioMs += appliedMs;
+    this.metrics?.retimedSeconds.inc({ channel: this.channel.id }, -appliedMs / 1000);
+    this.log.info(
+      { shiftMs: Math.round(appliedMs), wantedMs: Math.round(deltaMs), from: new Date(fromMs).toISOString() },
+      'connection re-timed: its first audio had arrived late',
+    );
+  }
+
   private onEvidence(conn: Connection, bytes: Buffer): void {
     if (!this.evidence) return;
-    if (!conn.settled || conn.clock.samples === 0) {
+    if (!conn.settled || conn.placedAnchorMs === null) {
       conn.heldEvidence.push(bytes);
       return;
     }
-    this.evidence.onBytes(bytes, (i, rate) => conn.clock.timeOfSample((i * this.rate) / rate));
+    this.evidence.onBytes(bytes, (i, rate) => conn.placedAnchorMs! + (i * 1000) / rate);
+  }
+
+  /** UTC of matcher time 0 on the timeline's current piece (null before any audio). */
+  get timelineEpochMs(): number | null {
+    return this.timeline.epochMs;
   }
 
   /** One chunk of placed audio through the pipeline. */
-  private process(pcm: Float32Array, utcStartMs: number): void {
+  private process(conn: Connection, pcm: Float32Array, utcStartMs: number): void {
     const prevEnd = this.timeline.endMs;
-    const placement = this.timeline.place(utcStartMs, pcm.length);
+    const placement = this.timeline.place(utcStartMs, pcm.length, !conn.onTimeline);
+    conn.onTimeline = true;
     const gapChanges: GapChange[] = [];
     if (placement.skipSec > 0 && prevEnd !== null) {
       this.metrics?.discontinuities.inc({ channel: this.channel.id, direction: 'forward' });
@@ -435,6 +489,10 @@ export class ChannelRunner {
     let start = utcStartMs;
     if (placement.trimSamples > 0) {
       this.metrics?.discontinuities.inc({ channel: this.channel.id, direction: 'backward' });
+      this.log.info(
+        { atMs: utcStartMs, trimmedSec: placement.trimSamples / this.rate },
+        'discontinuity: audio heard already, trimmed',
+      );
       chunk = pcm.subarray(placement.trimSamples);
       start += (placement.trimSamples * 1000) / this.rate;
     }

@@ -55,6 +55,22 @@ export class DetectionStitcher {
     if (this.discontinuities.length > 16) this.discontinuities.shift();
   }
 
+  /**
+   * The audio from `fromMs` on was re-timed by `deltaMs` (its connection's anchor was corrected): held
+   * parts and unheard periods inside it move with it. Held parts keep their ids.
+   */
+  shift(fromMs: number, deltaMs: number): void {
+    const move = (ms: number) => (ms >= fromMs ? ms + deltaMs : ms);
+    for (const h of this.held) {
+      if (h.det.startMs < fromMs) continue;
+      h.det = { ...h.det, startMs: h.det.startMs + deltaMs, endMs: h.det.endMs + deltaMs };
+    }
+    for (const g of this.discontinuities) {
+      g.startMs = move(g.startMs);
+      g.endMs = move(g.endMs);
+    }
+  }
+
   /** The matcher closed a detection. */
   closed(d: UtcDetection): void {
     const h = this.continuationOf(d);
