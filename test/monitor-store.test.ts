@@ -10,11 +10,13 @@ import { DistributedRepository } from '../src/distributed/repository.js';
 import { emptyStitchState } from '../src/distributed/stitcher.js';
 import {
   GapTracker,
+  Monitor,
   MonitorRepository,
   applyRetention,
   channelStatus,
   detectionId,
   localDayBounds,
+  monitorConfig,
   validateChannel,
   type AiredDetection,
 } from '../src/monitor/index.js';
@@ -243,6 +245,103 @@ describe('evidence retention on disk', () => {
     expect(deleted.sort()).toEqual([mid, old].sort());
     expect(existsSync(fresh)).toBe(true);
     expect(existsSync(part)).toBe(true);
+  });
+
+  it('keeps the clips of disputed detections, whatever their age and size, until the dispute is resolved', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tyndau-evidence-disputed-'));
+    const dir = join(root, 'evidence');
+    const store = openStore({ url: `sqlite:${join(root, 'tyndau.db')}` });
+    try {
+      await migrateToLatest(store);
+      const repo = new MonitorRepository(store.db);
+      const day = 86_400_000;
+      const now = Date.now();
+      // five airings, 200 days old, with their 1000-byte clips on disk
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const startMs = now - 200 * day + i * 600_000;
+        const id = detectionId('fm1', `rec-${i}`, startMs);
+        const path = join(dir, 'fm1', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, Buffer.alloc(1000));
+        const t = new Date(startMs + 200_000);
+        utimesSync(path, t, t);
+        const det: AiredDetection = {
+          id,
+          channelId: 'fm1',
+          recordingId: `rec-${i}`,
+          startMs,
+          endMs: startMs + 180_000,
+          refStartSec: 0,
+          refEndSec: 180,
+          speed: 1,
+          confidence: 0.9,
+        };
+        await repo.writeFinal(det, { path, startMs: startMs - 5000 }, 5000, startMs + 200_000);
+        ids.push(id);
+      }
+      // the broadcaster disputed airings 0 and 1 (still open) and 2 (rejected: resolved); 3, 4 undisputed
+      const dispute = (n: number, status: string) =>
+        store.db
+          .insertInto('usage_disputes')
+          .values({
+            id: `DSP-${n}`,
+            licensee_id: 'B1',
+            period: '2026-05',
+            detection_id: ids[n],
+            reason: 'not aired',
+            opened_at_ms: now - 10 * day,
+            status,
+            resolved_at_ms: status === 'open' ? null : now - day,
+            resolution: status === 'open' ? null : 'the airing is confirmed by the clip',
+          })
+          .execute();
+      await dispute(0, 'open');
+      await dispute(1, 'open');
+      await dispute(2, 'rejected');
+      const clipOf = async (n: number) =>
+        (
+          await store.db
+            .selectFrom('detections')
+            .select('evidence_path')
+            .where('id', '=', ids[n])
+            .executeTakeFirstOrThrow()
+        ).evidence_path;
+      const paths = await Promise.all(ids.map((_, n) => clipOf(n)));
+      expect((await repo.disputedClipPaths()).sort()).toEqual([paths[0], paths[1]].sort());
+
+      // the monitor's retention pass (it runs once at start): 180 days, and room for one clip only
+      const runOnce = async () => {
+        const monitor = new Monitor({
+          store,
+          channels: [],
+          config: monitorConfig({ evidenceMaxAgeDays: 180, evidenceMaxBytes: 1000 }),
+          createMatcher: null,
+          evidenceDir: dir,
+          http: null,
+        });
+        await monitor.start();
+        await monitor.stop();
+      };
+      await runOnce();
+      // the open disputes' clips stay (beyond both limits, and not counted against the size);
+      // the resolved and the undisputed ones are deleted and their paths cleared
+      expect(paths.map((p) => existsSync(p!))).toEqual([true, true, false, false, false]);
+      expect(await Promise.all(ids.map((_, n) => clipOf(n)))).toEqual([paths[0], paths[1], null, null, null]);
+
+      // one dispute is resolved (accepted): its clip ages out at the next pass like any other
+      await store.db
+        .updateTable('usage_disputes')
+        .set({ status: 'accepted', resolved_at_ms: now, resolution: 'not aired' })
+        .where('id', '=', 'DSP-0')
+        .execute();
+      await runOnce();
+      expect(paths.map((p) => existsSync(p!))).toEqual([false, true, false, false, false]);
+      expect(await clipOf(0)).toBeNull();
+      expect(await clipOf(1)).toBe(paths[1]);
+    } finally {
+      await store.close();
+    }
   });
 });
 

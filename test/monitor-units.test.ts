@@ -381,6 +381,21 @@ describe('retention', () => {
       'd',
     ]);
   });
+
+  it('never deletes a protected clip (a disputed detection), nor counts it against the size limit', () => {
+    const day = 86_400_000;
+    const clips = [
+      { path: 'a', sizeBytes: 100, writtenAtMs: 0 },
+      { path: 'b', sizeBytes: 100, writtenAtMs: 5 * day },
+      { path: 'c', sizeBytes: 100, writtenAtMs: 6 * day },
+      { path: 'd', sizeBytes: 100, writtenAtMs: 7 * day },
+    ];
+    const disputed = (p: string) => p === 'a' || p === 'c';
+    expect(clipsToDelete(clips, { maxAgeMs: 3 * day, maxBytes: 1000 }, 8 * day + 1, disputed)).toEqual(['b']);
+    expect(clipsToDelete(clips, { maxAgeMs: 30 * day, maxBytes: 100 }, 8 * day, disputed)).toEqual(['b']);
+    expect(clipsToDelete(clips, { maxAgeMs: 30 * day, maxBytes: 200 }, 8 * day, disputed)).toEqual([]);
+    expect(clipsToDelete(clips, { maxAgeMs: 0, maxBytes: 0 }, 8 * day, () => true)).toEqual([]);
+  });
 });
 
 describe('uptime and local days', () => {

@@ -10,7 +10,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EvidenceRing, Mp3FrameSplitter, type TimedFrame } from './mp3.js';
 import { clipsToDelete, type RetentionPolicy, type StoredClip } from './retention.js';
 import type { AiredDetection, PendingDetection } from './types.js';
@@ -345,9 +345,18 @@ export function listClips(dir: string): StoredClip[] {
   return out;
 }
 
-/** Applies the retention policy to the evidence folder; returns the deleted paths. */
-export function applyRetention(dir: string, policy: RetentionPolicy, nowMs: number): string[] {
-  const doomed = clipsToDelete(listClips(dir), policy, nowMs);
+/**
+ * Applies the retention policy to the evidence folder; returns the deleted paths. `keep`: clips that
+ * must stay whatever their age and size (those of disputed detections), compared as absolute paths.
+ */
+export function applyRetention(
+  dir: string,
+  policy: RetentionPolicy,
+  nowMs: number,
+  keep: Iterable<string> = [],
+): string[] {
+  const kept = new Set([...keep].map((p) => resolve(p)));
+  const doomed = clipsToDelete(listClips(dir), policy, nowMs, (p) => kept.has(resolve(p)));
   const deleted: string[] = [];
   for (const p of doomed) {
     try {

@@ -122,10 +122,13 @@ export class Monitor {
 
   private async retention(): Promise<void> {
     const cfg = this.opts.config;
+    // clips of disputed detections stay until the dispute is resolved
+    const keep = await this.repo.disputedClipPaths();
     const deleted = applyRetention(
       this.opts.evidenceDir!,
       { maxAgeMs: cfg.evidenceMaxAgeDays * 86_400_000, maxBytes: cfg.evidenceMaxBytes },
       Date.now(),
+      keep,
     );
     if (deleted.length > 0) {
       await this.repo.clearEvidence(deleted);

@@ -259,6 +259,22 @@ export class MonitorRepository {
     return Number(row.n);
   }
 
+  /**
+   * Clips that retention must keep: those of detections with an open usage dispute (a broadcaster
+   * disputed the airing; src/royalty). Once the dispute is accepted or rejected they age out as usual.
+   */
+  async disputedClipPaths(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('detections')
+      .innerJoin('usage_disputes', 'usage_disputes.detection_id', 'detections.id')
+      .select('detections.evidence_path')
+      .where('usage_disputes.status', '=', 'open')
+      .where('detections.evidence_path', 'is not', null)
+      .distinct()
+      .execute();
+    return rows.map((r) => r.evidence_path!);
+  }
+
   /** Forgets evidence clips that retention deleted. */
   async clearEvidence(paths: string[]): Promise<void> {
     for (let i = 0; i < paths.length; i += 500) {

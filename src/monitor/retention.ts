@@ -1,4 +1,9 @@
-/** Which evidence clips to delete: everything past the age limit, then the oldest until the total fits. */
+/**
+ * Which evidence clips to delete: everything past the age limit, then the oldest until the total fits.
+ * Protected clips (those of disputed detections, until the dispute is resolved) are never deleted and
+ * do not count against the size limit: a reviewer may still need them, and they must not push the
+ * channel's other clips out either.
+ */
 
 export interface StoredClip {
   path: string;
@@ -16,8 +21,11 @@ export function clipsToDelete(
   clips: readonly StoredClip[],
   policy: RetentionPolicy,
   nowMs: number,
+  isProtected: (path: string) => boolean = () => false,
 ): string[] {
-  const byAge = [...clips].sort((a, b) => a.writtenAtMs - b.writtenAtMs || a.path.localeCompare(b.path));
+  const byAge = clips
+    .filter((c) => !isProtected(c.path))
+    .sort((a, b) => a.writtenAtMs - b.writtenAtMs || a.path.localeCompare(b.path));
   const doomed: string[] = [];
   let total = byAge.reduce((s, c) => s + c.sizeBytes, 0);
   for (const clip of byAge) {
