@@ -238,7 +238,7 @@ export class CaptureNode {
     };
   }
 
-  /** Waits until the centre has acknowledged every spooled batch (or the timeout). */
+  /** Waits until the centre has acknowledged every batch spooled so far (or the timeout). */
   drain(timeoutMs: number): Promise<boolean> {
     return this.link?.drain(timeoutMs) ?? Promise.resolve(true);
   }

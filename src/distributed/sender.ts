@@ -106,11 +106,16 @@ export class CentreLink {
     };
   }
 
-  /** Waits until every spooled batch is acknowledged, or `timeoutMs` passes; true when all were. */
+  /**
+   * Waits until every batch spooled so far is acknowledged, or `timeoutMs` passes; true when all were.
+   * Batches spooled meanwhile (a running node seals a heartbeat batch every few seconds) are not
+   * waited for: chasing them, the wait could only end when a round trip beat the next heartbeat.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
+    const target = [...this.channels.values()].map((c) => ({ c, seq: c.spool.lastSeq }));
     for (;;) {
-      const left = [...this.channels.values()].some((c) => c.spool.ackedSeq < c.spool.lastSeq);
+      const left = target.some(({ c, seq }) => c.spool.ackedSeq < seq);
       if (!left) return true;
       if (Date.now() > until) return false;
       await this.tick();
@@ -130,18 +135,43 @@ export class CentreLink {
   /** Uploads an air-check clip (throws while the link is down: the caller keeps it for later). */
   async sendEvidence(u: EvidenceUpload): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
-    if (!this.evidenceQueue) {
-      this.evidenceQueue = new Queue(EVIDENCE_QUEUE, { connection: this.redis, prefix: this.opts.prefix });
-      this.evidenceQueue.on('error', () => {});
-    }
+    const queue = await this.ready(
+      () => (this.evidenceQueue ??= this.newQueue(EVIDENCE_QUEUE)),
+      () => (this.evidenceQueue = null),
+    );
     const jobId = `${u.channelId}.${u.recordingId}.${u.startMs}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-    await this.evidenceQueue.add('clip', u, {
+    await queue.add('clip', u, {
       jobId,
       attempts: 5,
       backoff: { type: 'exponential', delay: 2000 },
       removeOnComplete: true,
       removeOnFail: { count: 100 },
     });
+  }
+
+  private newQueue(name: string): Queue {
+    const q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix });
+    q.on('error', () => {});
+    return q;
+  }
+
+  /**
+   * A queue on the link's connection, started. BullMQ starts a queue once, with a version check
+   * (INFO); if Redis does not answer it (it is restarting, or stalls past the link's command timeout
+   * just as the node connects), that queue fails every call from then on. Such a queue is dropped and
+   * made again on the next exchange; keeping it left the link down for good, with the spool never sent.
+   */
+  private async ready(get: () => Queue, drop: () => void): Promise<Queue> {
+    const q = get();
+    try {
+      await q.waitUntilReady();
+      return q;
+    } catch (err) {
+      if (get() === q) drop();
+      // the connection is shared: closing the queue only detaches it
+      await q.close().catch(() => {});
+      throw err;
+    }
   }
 
   private setUp(up: boolean, detail: string | null): void {
@@ -177,10 +207,10 @@ export class CentreLink {
   private async exchange(): Promise<void> {
     const cfg = this.opts.config;
     if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
-    if (!this.queue) {
-      this.queue = new Queue(BATCH_QUEUE, { connection: this.redis, prefix: this.opts.prefix });
-      this.queue.on('error', () => {});
-    }
+    const queue = await this.ready(
+      () => (this.queue ??= this.newQueue(BATCH_QUEUE)),
+      () => (this.queue = null),
+    );
     const list = [...this.channels.values()];
     // a restarted Redis (or centre) has lost queued batches and buffered results: send again
     let runId = this.runId;
@@ -228,11 +258,11 @@ export class CentreLink {
         c.sentUpTo = c.spool.ackedSeq;
         c.lastProgressMs = now;
       }
-      await this.sendDue(c);
+      await this.sendDue(queue, c);
     }
   }
 
-  private async sendDue(c: ChannelLink): Promise<void> {
+  private async sendDue(queue: Queue, c: ChannelLink): Promise<void> {
     const cfg = this.opts.config;
     const from = Math.max(c.sentUpTo, c.spool.ackedSeq, c.spool.firstHeldSeq - 1) + 1;
     const to = Math.min(c.spool.lastSeq, c.spool.ackedSeq + cfg.maxInFlight);
@@ -255,7 +285,7 @@ export class CentreLink {
         },
       });
     }
-    if (jobs.length > 0) await this.queue!.addBulk(jobs);
+    if (jobs.length > 0) await queue.addBulk(jobs);
     this.sent += jobs.length;
     c.sentUpTo = to;
   }
