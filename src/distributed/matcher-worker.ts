@@ -267,10 +267,24 @@ export class MatcherWorker {
     await this.results!.add('result', result, { ...RESULT_JOB_OPTS, jobId: batchJobId(b) });
   }
 
-  /** The centre publishes the channels it accepts; while that list is missing (Redis just restarted), accept all. */
+  /**
+   * The centre publishes the channels it accepts; while that list is missing (Redis just restarted),
+   * accept all. The list is kept for 2 s, but a channel missing from it is looked up again at once
+   * before the batch is refused: a refusal is final (the batch fails and keeps its job id, so even a
+   * resend cannot bring it back, and the centre waits for its seq), and a channel registered moments
+   * ago is missing from a list read before it was published.
+   */
   private async checkChannel(channelId: string): Promise<void> {
+    let ids = await this.channelIds(false);
+    if (ids && !ids.has(channelId)) ids = await this.channelIds(true);
+    if (ids && !ids.has(channelId)) {
+      throw new BatchRejected('unknown_channel', `channel "${channelId}" is not registered at the centre`);
+    }
+  }
+
+  private async channelIds(fresh: boolean): Promise<Set<string> | null> {
     const now = Date.now();
-    if (now - this.channelsKnown.at > 2000) {
+    if (fresh || now - this.channelsKnown.at > 2000) {
       try {
         const ids = await this.plain!.hkeys(this.k.channels);
         this.channelsKnown = { at: now, ids: ids.length > 0 ? new Set(ids) : null };
@@ -278,10 +292,7 @@ export class MatcherWorker {
         this.channelsKnown = { at: now, ids: null };
       }
     }
-    const ids = this.channelsKnown.ids;
-    if (ids && !ids.has(channelId)) {
-      throw new BatchRejected('unknown_channel', `channel "${channelId}" is not registered at the centre`);
-    }
+    return this.channelsKnown.ids;
   }
 
   private async bump(field: string): Promise<void> {

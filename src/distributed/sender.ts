@@ -23,6 +23,8 @@ interface ChannelLink {
   sentUpTo: number;
   lastProgressMs: number;
   lastAcked: number;
+  /** The centre lists the channel as accepted (null: not looked at yet). */
+  accepted: boolean | null;
 }
 
 export interface LinkStatus {
@@ -81,6 +83,7 @@ export class CentreLink {
       sentUpTo: spool.ackedSeq,
       lastProgressMs: Date.now(),
       lastAcked: spool.ackedSeq,
+      accepted: null,
     });
   }
 
@@ -218,11 +221,17 @@ export class CentreLink {
       runId = await serverRunId(this.redis);
       this.runIdCheckedMs = Date.now();
     }
-    const [epoch, ...rest] = await this.redis.mget(
-      this.k.centre,
-      ...list.map((c) => this.k.ack(c.channelId)),
-      ...list.map((c) => this.k.airings(c.channelId)),
-    );
+    const [[epoch, ...rest], listed, published] = await Promise.all([
+      this.redis.mget(
+        this.k.centre,
+        ...list.map((c) => this.k.ack(c.channelId)),
+        ...list.map((c) => this.k.airings(c.channelId)),
+      ),
+      this.redis.hlen(this.k.channels),
+      list.length > 0
+        ? this.redis.hmget(this.k.channels, ...list.map((c) => c.channelId))
+        : Promise.resolve([] as Array<string | null>),
+    ]);
     const acks = rest.slice(0, list.length);
     const airings = rest.slice(list.length);
     const restarted =
@@ -258,7 +267,20 @@ export class CentreLink {
         c.sentUpTo = c.spool.ackedSeq;
         c.lastProgressMs = now;
       }
-      await this.sendDue(queue, c);
+      // A channel the centre does not list yet (registered moments ago: the centre publishes its list
+      // every republishMs) would have its batches refused by the workers, for good: they wait here.
+      // While the list is missing altogether (Redis restarted), workers accept every channel.
+      const accepted = listed === 0 || published[i] !== null;
+      if (accepted !== c.accepted) {
+        if (accepted) this.opts.log.info({ channel: c.channelId }, 'the centre accepts the channel');
+        else
+          this.opts.log.warn(
+            { channel: c.channelId },
+            'the centre does not list the channel (yet): its batches wait in the spool',
+          );
+        c.accepted = accepted;
+      }
+      if (accepted) await this.sendDue(queue, c);
     }
   }
 
