@@ -600,8 +600,10 @@ describe('distributed mode on BullMQ and Redis', () => {
 
   it('loses and duplicates nothing through a worker killed mid-batch, a cut link and Redis down for 30 s', async () => {
     const rough = new Pipeline('rough');
-    // the victim takes long over each batch, so that it is surely killed in the middle of one
-    const victim = spawnWorker('victim', rough.prefix, { simulateWorkMs: 1500, lockDurationMs: 2000 });
+    // the victim takes long over each batch, so that it is surely killed in the middle of one: 5 s,
+    // because with 1.5 s the kill, sent when its "matching batch" line reaches this busy process,
+    // once came after the batch was done (no batch stalled, none to match again)
+    const victim = spawnWorker('victim', rough.prefix, { simulateWorkMs: 5000, lockDurationMs: 2000 });
     const steady = spawnWorker('steady', rough.prefix, {});
     await rough.startCentre();
     await Promise.all([victim, steady].map((w) => w.waitFor(/matcher worker started/, 30_000)));
