@@ -600,9 +600,7 @@ describe('distributed mode on BullMQ and Redis', () => {
 
   it('loses and duplicates nothing through a worker killed mid-batch, a cut link and Redis down for 30 s', async () => {
     const rough = new Pipeline('rough');
-    // the victim takes long over each batch, so that it is surely killed in the middle of one: 5 s,
-    // because with 1.5 s the kill, sent when its "matching batch" line reaches this busy process,
-    // once came after the batch was done (no batch stalled, none to match again)
+    // the victim takes long over each batch (5 s), so that it is surely killed in the middle of one
     const victim = spawnWorker('victim', rough.prefix, { simulateWorkMs: 5000, lockDurationMs: 2000 });
     const steady = spawnWorker('steady', rough.prefix, {});
     await rough.startCentre();
@@ -613,7 +611,15 @@ describe('distributed mode on BullMQ and Redis', () => {
     const nodeB = rough.nodes[1];
 
     await rough.until(20);
-    const mid = await victim.waitFor(/matching batch/, 20_000, true);
+    // the batch it began less than 4 s ago, or else the next one it begins (waiting for a fresh start
+    // of a 5 s batch would put the kill past the link cut at 30; with 1.5 s batches the kill, sent
+    // when the line reached this busy process, once came after the batch was done: none stalled)
+    const sentAt = (line: string) => (JSON.parse(line.slice(line.indexOf('{'))) as { time: number }).time;
+    const latest = victim.lines.findLast((l) => l.includes('"matching batch"'));
+    const mid =
+      latest && Date.now() - sentAt(latest) < 4000
+        ? latest
+        : await victim.waitFor(/matching batch/, 20_000, true);
     victim.proc.kill('SIGKILL');
     await victim.exited;
     const killedJob = (JSON.parse(mid.slice(mid.indexOf('{'))) as { job: string }).job;
