@@ -79,7 +79,7 @@ export const MATCH = {
    * points whose reference peaks stand in the query spectrum verifyMinZ standard deviations above
    * chance is scored as if it had verifyBonusPoints more points.
    */
-  verifyMinPoints: 10,
-  verifyMinZ: 3.5,
+  verifyMinPoints: 12,
+  verifyMinZ: 4,
   verifyBonusPoints: 10,
 } as const;
