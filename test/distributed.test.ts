@@ -42,22 +42,14 @@ import { main } from '../src/cli/main.js';
 import {
   prepareBroadcast,
   startStreamServer,
+  LIVE_TEST_PLAN,
   type PreparedBroadcast,
   type StreamServer,
 } from './helpers/stream-server.js';
 
 const SPEED = 8;
 // A: song-a 5-35, song-b 40-100, song-c 105-135, silence 135-147 (the monitor's live test broadcast)
-const PLAN_A = [
-  { kind: 'song', seed: 901, durationSec: 5, id: null },
-  { kind: 'song', seed: 11, durationSec: 30, id: 'song-a' },
-  { kind: 'song', seed: 902, durationSec: 5, id: null },
-  { kind: 'song', seed: 12, durationSec: 60, id: 'song-b' },
-  { kind: 'song', seed: 903, durationSec: 5, id: null },
-  { kind: 'song', seed: 13, durationSec: 30, id: 'song-c' },
-  { kind: 'silence', durationSec: 12 },
-  { kind: 'song', seed: 904, durationSec: 10, id: null },
-] as const;
+const PLAN_A = LIVE_TEST_PLAN;
 // B: song-d 4-44, song-e 50-85 (enrolled while the workers run), song-a again 90-120
 const PLAN_B = [
   { kind: 'song', seed: 905, durationSec: 4, id: null },

@@ -27,21 +27,13 @@ import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
 import {
   prepareBroadcast,
   startStreamServer,
+  LIVE_TEST_PLAN,
   type PreparedBroadcast,
   type StreamServer,
 } from './helpers/stream-server.js';
 
 // A 5-35, B 40-100, C 105-135, silence 135-147, unregistered music around them
-const PLAN = [
-  { kind: 'song', seed: 901, durationSec: 5, id: null },
-  { kind: 'song', seed: 11, durationSec: 30, id: 'song-a' },
-  { kind: 'song', seed: 902, durationSec: 5, id: null },
-  { kind: 'song', seed: 12, durationSec: 60, id: 'song-b' },
-  { kind: 'song', seed: 903, durationSec: 5, id: null },
-  { kind: 'song', seed: 13, durationSec: 30, id: 'song-c' },
-  { kind: 'silence', durationSec: 12 },
-  { kind: 'song', seed: 904, durationSec: 10, id: null },
-] as const;
+const PLAN = LIVE_TEST_PLAN;
 
 let broadcast: PreparedBroadcast;
 let dir: string;

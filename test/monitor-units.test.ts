@@ -363,14 +363,15 @@ describe('detection stitching', () => {
 });
 
 describe('retention', () => {
+  const day = 86_400_000;
+  const clips = [
+    { path: 'a', sizeBytes: 100, writtenAtMs: 0 },
+    { path: 'b', sizeBytes: 100, writtenAtMs: 5 * day },
+    { path: 'c', sizeBytes: 100, writtenAtMs: 6 * day },
+    { path: 'd', sizeBytes: 100, writtenAtMs: 7 * day },
+  ];
+
   it('deletes clips past the age limit, then the oldest until the total fits', () => {
-    const day = 86_400_000;
-    const clips = [
-      { path: 'a', sizeBytes: 100, writtenAtMs: 0 },
-      { path: 'b', sizeBytes: 100, writtenAtMs: 5 * day },
-      { path: 'c', sizeBytes: 100, writtenAtMs: 6 * day },
-      { path: 'd', sizeBytes: 100, writtenAtMs: 7 * day },
-    ];
     expect(clipsToDelete(clips, { maxAgeMs: 3 * day, maxBytes: 1000 }, 8 * day + 1)).toEqual(['a', 'b']);
     expect(clipsToDelete(clips, { maxAgeMs: 30 * day, maxBytes: 250 }, 8 * day)).toEqual(['a', 'b']);
     expect(clipsToDelete(clips, { maxAgeMs: 30 * day, maxBytes: 1000 }, 8 * day)).toEqual([]);
@@ -383,13 +384,6 @@ describe('retention', () => {
   });
 
   it('never deletes a protected clip (a disputed detection), nor counts it against the size limit', () => {
-    const day = 86_400_000;
-    const clips = [
-      { path: 'a', sizeBytes: 100, writtenAtMs: 0 },
-      { path: 'b', sizeBytes: 100, writtenAtMs: 5 * day },
-      { path: 'c', sizeBytes: 100, writtenAtMs: 6 * day },
-      { path: 'd', sizeBytes: 100, writtenAtMs: 7 * day },
-    ];
     const disputed = (p: string) => p === 'a' || p === 'c';
     expect(clipsToDelete(clips, { maxAgeMs: 3 * day, maxBytes: 1000 }, 8 * day + 1, disputed)).toEqual(['b']);
     expect(clipsToDelete(clips, { maxAgeMs: 30 * day, maxBytes: 100 }, 8 * day, disputed)).toEqual(['b']);

@@ -20,6 +20,21 @@ export type BroadcastPart =
   | { kind: 'song'; seed: number; durationSec: number; id: string | null }
   | { kind: 'silence'; durationSec: number };
 
+/**
+ * The broadcast the live tests (monitor and distributed) air: song-a 5-35 s, song-b 40-100 s,
+ * song-c 105-135 s, silence 135-147 s, unregistered music around them.
+ */
+export const LIVE_TEST_PLAN = [
+  { kind: 'song', seed: 901, durationSec: 5, id: null },
+  { kind: 'song', seed: 11, durationSec: 30, id: 'song-a' },
+  { kind: 'song', seed: 902, durationSec: 5, id: null },
+  { kind: 'song', seed: 12, durationSec: 60, id: 'song-b' },
+  { kind: 'song', seed: 903, durationSec: 5, id: null },
+  { kind: 'song', seed: 13, durationSec: 30, id: 'song-c' },
+  { kind: 'silence', durationSec: 12 },
+  { kind: 'song', seed: 904, durationSec: 10, id: null },
+] as const;
+
 export interface PreparedBroadcast {
   /** Where each part sits in the broadcast, seconds. */
   parts: Array<BroadcastPart & { startSec: number; endSec: number }>;
