@@ -38,6 +38,7 @@ describe('npm run bench -- --preset smoke', () => {
     expect(Object.keys(json.conditions).sort()).toEqual([...CONDITION_IDS].sort());
     const md = readFileSync(paths.md, 'utf8');
     expect(md).toContain('## Targets');
+    expect(md).toContain('## Confidence calibration');
     for (const c of CONDITION_IDS) expect(md).toContain(`| ${c} |`);
     const png = readFileSync(paths.png);
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
@@ -72,6 +73,21 @@ describe('npm run bench -- --preset smoke', () => {
     expect(report.overall.found).toBeGreaterThan(0);
     expect(report.overall.detections).toBe(detections);
     expect(report.overall.boundary.all.n).toBe(2 * report.overall.found);
+  });
+
+  it('calibrates the confidence: every detection with no threshold, binned and scored', () => {
+    const bins = report.calibration;
+    expect(bins.map((b) => b.from)).toEqual([0, 0.1, 0.3, 0.5, 0.7, 0.9]);
+    expect(bins[bins.length - 1].to).toBe(1);
+    for (const b of bins) {
+      expect(b.real + b.falsePositives).toBeLessThanOrEqual(b.detections);
+      expect(b.onNoMusic).toBeLessThanOrEqual(b.falsePositives);
+    }
+    // with no threshold there are at least as many detections as the scored run kept
+    const all = bins.reduce((s, b) => s + b.detections, 0);
+    expect(all).toBeGreaterThanOrEqual(report.overall.detections);
+    const confident = bins.filter((b) => b.from >= 0.5).reduce((s, b) => s + b.real, 0);
+    expect(confident).toBeGreaterThan(0);
   });
 
   it('measures speed per stage, the index, memory and scaling', () => {

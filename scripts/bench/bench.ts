@@ -24,6 +24,7 @@ import {
   type FileLine,
   type Related,
   type Score,
+  type TruthLine,
 } from './score.js';
 import { evaluateTargets, type TargetResult } from './targets.js';
 import type { Detection } from '../../src/match/types.js';
@@ -60,7 +61,7 @@ export interface EngineIndexHandle {
   /** Query peaks of PCM at the analysis rate; opaque to the benchmark. */
   extractPeaks(pcm: Float32Array): unknown;
   matchPeaks(peaks: unknown): EngineDetection[];
-  matchFile(path: string): Promise<EngineDetection[]>;
+  matchFile(path: string, opts?: { minConfidence?: number }): Promise<EngineDetection[]>;
   close(): void;
 }
 
@@ -158,6 +159,51 @@ export interface BenchReport {
   targets: TargetResult[];
   /** When matchPeaks and matchFile disagree on how many detections a file has. */
   consistency: { file: string; matchFile: number; matchPeaks: number }[];
+  /**
+   * The confidence's calibration: every file matched again with no threshold, detections binned by
+   * confidence and scored (real = an airing of the recording or of a related one).
+   */
+  calibration: CalibrationBin[];
+}
+
+export interface CalibrationBin {
+  from: number;
+  to: number;
+  detections: number;
+  real: number;
+  falsePositives: number;
+  /** Of the false positives, those on the conditions without registered music. */
+  onNoMusic: number;
+}
+
+/** Confidence bins of the calibration table. */
+export const CALIBRATION_EDGES = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0001];
+
+/** Scores detections made with no threshold, per confidence bin. */
+export function calibrate(
+  files: readonly FileLine[],
+  truth: readonly TruthLine[],
+  detections: readonly DetectionLine[],
+  related: Related,
+): CalibrationBin[] {
+  const noMusic = new Set(
+    files.filter((f) => (NO_MUSIC_CONDITIONS as readonly string[]).includes(f.condition)).map((f) => f.file),
+  );
+  const bins: CalibrationBin[] = [];
+  for (let i = 0; i + 1 < CALIBRATION_EDGES.length; i++) {
+    const [from, to] = [CALIBRATION_EDGES[i], CALIBRATION_EDGES[i + 1]];
+    const inBin = detections.filter((d) => (d.confidence ?? 1) >= from && (d.confidence ?? 1) < to);
+    const s = scoreGroup(files, truth, inBin, related);
+    bins.push({
+      from,
+      to: Math.min(1, to),
+      detections: inBin.length,
+      real: s.detections - s.falsePositives,
+      falsePositives: s.falsePositives,
+      onNoMusic: s.falsePositiveList.filter((d) => noMusic.has(d.file)).length,
+    });
+  }
+  return bins;
 }
 
 /** Chooses the catalogue for a preset: everything, or a seeded subset. */
@@ -326,6 +372,14 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
     const match = speedOf(audioSec, tMatch);
     const matchFileSpeed = speedOf(audioSec, tFile);
 
+    // 4b. Calibration: the same files with no confidence threshold.
+    const calibration = await phase('calibration', async () => {
+      const all: DetectionLine[] = [];
+      for (const f of files)
+        for (const d of await index.matchFile(f.path, { minConfidence: 0 })) all.push({ file: f.file, ...d });
+      return all;
+    });
+
     // 5. Scores.
     const fileLines: FileLine[] = files.map((f) => ({
       file: f.file,
@@ -337,6 +391,12 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
     const card = scoreAll(fileLines, truth, detections, related);
     const noMusicFiles = fileLines.filter((f) =>
       (NO_MUSIC_CONDITIONS as readonly string[]).includes(f.condition),
+    );
+    const calibrationBins = calibrate(
+      fileLines,
+      files.flatMap((f) => f.truth.map((t) => aliased(t, aliases))),
+      calibration,
+      related,
     );
     const noMusicScore =
       noMusicFiles.length > 0 ? scoreGroup(noMusicFiles, truth, detections, related) : null;
@@ -459,6 +519,7 @@ export async function runBench(opts: BenchOptions, engine: BenchEngine): Promise
       phasesWallSec: phases,
       targets,
       consistency,
+      calibration: calibrationBins,
     };
     return report;
   } finally {

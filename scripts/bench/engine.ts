@@ -26,7 +26,7 @@ export const tyndauEngine: BenchEngine = {
       decodeFile: (path) => decodeAudioFile(path, { sampleRate: ANALYSIS_SAMPLE_RATE }),
       extractPeaks: (pcm) => extractPeaks(pcm, 'query'),
       matchPeaks: (peaks) => matchPeaks(index, peaks as Peak[]),
-      matchFile: (path) => matchFile(index, path),
+      matchFile: (path, opts) => matchFile(index, path, opts),
       close: () => index.close(),
     };
   },

@@ -176,6 +176,23 @@ export function renderMarkdown(r: BenchReport): string {
         .join(', ') +
       '.',
   );
+  if (r.calibration.length > 0) {
+    L.push('');
+    L.push('## Confidence calibration');
+    L.push('');
+    L.push(
+      'Every file matched again with no threshold; detections binned by confidence. Real: an airing of the recording (or of a related one) at that time.',
+    );
+    L.push('');
+    L.push('| confidence | detections | real | false | share real | false on unregistered music or speech |');
+    L.push('|---|---|---|---|---|---|');
+    for (const b of r.calibration) {
+      const share = b.detections > 0 ? (b.real / b.detections).toFixed(2) : '–';
+      L.push(
+        `| ${b.from.toFixed(1)}–${b.to.toFixed(1)} | ${b.detections} | ${b.real} | ${b.falsePositives} | ${share} | ${b.onNoMusic} |`,
+      );
+    }
+  }
   if (r.consistency.length > 0) {
     L.push('');
     L.push(
