@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { Centre } from '../src/distributed/centre.js';
+import { distributedConfig } from '../src/distributed/config.js';
 import { DistributedRepository } from '../src/distributed/repository.js';
 import { emptyStitchState } from '../src/distributed/stitcher.js';
 import {
@@ -339,6 +341,82 @@ describe('evidence retention on disk', () => {
       expect(paths.map((p) => existsSync(p!))).toEqual([false, true, false, false, false]);
       expect(await clipOf(0)).toBeNull();
       expect(await clipOf(1)).toBe(paths[1]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('evidence retention at the distributed centre', () => {
+  it('ages out the clips capture nodes uploaded, as the monitor does, keeping a disputed one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tyndau-centre-retention-'));
+    const dir = join(root, 'centre-evidence');
+    const store = openStore({ url: `sqlite:${join(root, 'tyndau.db')}` });
+    try {
+      await migrateToLatest(store);
+      const repo = new MonitorRepository(store.db);
+      const day = 86_400_000;
+      const now = Date.now();
+      const clips: Array<{ id: string; path: string }> = [];
+      for (const [i, ageDays] of [200, 200, 3].entries()) {
+        const startMs = now - ageDays * day + i * 600_000;
+        const id = detectionId('fm-d', `rec-${i}`, startMs);
+        const path = join(dir, 'fm-d', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, Buffer.alloc(1000));
+        utimesSync(path, new Date(startMs + 200_000), new Date(startMs + 200_000));
+        await repo.writeFinal(
+          {
+            id,
+            channelId: 'fm-d',
+            recordingId: `rec-${i}`,
+            startMs,
+            endMs: startMs + 180_000,
+            refStartSec: 0,
+            refEndSec: 180,
+            speed: 1,
+            confidence: 0.9,
+          },
+          { path, startMs: startMs - 5000 },
+          5000,
+          startMs + 200_000,
+        );
+        clips.push({ id, path });
+      }
+      await store.db
+        .insertInto('usage_disputes')
+        .values({
+          id: 'DSP-C',
+          licensee_id: 'B1',
+          period: '2026-05',
+          detection_id: clips[1].id,
+          reason: 'not aired',
+          opened_at_ms: now - day,
+          status: 'open',
+          resolved_at_ms: null,
+          resolution: null,
+        })
+        .execute();
+      const centre = new Centre({
+        redisUrl: 'redis://127.0.0.1:6379',
+        prefix: `tyndau-test-retention-${process.pid}-${now}`,
+        store,
+        monitor: monitorConfig({ evidenceMaxAgeDays: 180 }),
+        config: distributedConfig(),
+        evidenceDir: dir,
+        http: null,
+      });
+      await centre.start(); // the first pass runs at start
+      await centre.stop();
+      // the old undisputed clip is gone and its path cleared; the disputed and the recent ones stay
+      expect(clips.map((c) => existsSync(c.path))).toEqual([false, true, true]);
+      const paths = await store.db
+        .selectFrom('detections')
+        .select(['id', 'evidence_path'])
+        .where('channel_id', '=', 'fm-d')
+        .execute();
+      const byId = new Map(paths.map((r) => [r.id, r.evidence_path]));
+      expect(clips.map((c) => byId.get(c.id))).toEqual([null, clips[1].path, clips[2].path]);
     } finally {
       await store.close();
     }

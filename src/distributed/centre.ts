@@ -16,6 +16,7 @@ import { ReferenceIndex } from '../index/index.js';
 import {
   MonitorRepository,
   channelStatus,
+  evidenceRetentionPass,
   formatSource,
   type AiredDetection,
   type Channel,
@@ -106,6 +107,7 @@ export class Centre {
   private batchQueue: Queue | null = null;
   private resultQueue: Queue | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private http: FastifyInstance | null = null;
   private address: string | null = null;
   private index: ReferenceIndex | null = null;
@@ -234,6 +236,10 @@ export class Centre {
         concurrency: 2,
       });
       this.evidenceWorker.on('error', (err) => this.log.debug({ err: err.message }, 'queue connection'));
+      // the uploaded clips age out as the embedded monitor's do (disputed ones stay)
+      await this.retention(dir);
+      this.retentionTimer = setInterval(() => void this.retention(dir), o.monitor.evidenceRetentionEveryMs);
+      this.retentionTimer.unref();
     }
     this.timer = setInterval(() => {
       void this.publish().catch((err: unknown) => this.log.debug({ err }, 'publish failed'));
@@ -243,9 +249,19 @@ export class Centre {
     this.log.info({ channels: this.slots.size, http: this.address }, 'centre started');
   }
 
+  private async retention(dir: string): Promise<void> {
+    try {
+      const deleted = await evidenceRetentionPass(this.repo, dir, this.opts.monitor, Date.now());
+      if (deleted.length > 0) this.log.info({ deleted: deleted.length }, 'evidence retention');
+    } catch (err) {
+      this.log.error({ err }, 'evidence retention failed');
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.worker?.close();
     await this.evidenceWorker?.close();
     this.evidenceConn?.disconnect();

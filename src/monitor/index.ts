@@ -5,7 +5,7 @@ export { CHANNEL_KINDS } from './types.js';
 export { MONITOR_DEFAULTS, monitorConfig, type MonitorConfig } from './config.js';
 export { validateChannel, channelsFromConfig, type ChannelInput } from './channels.js';
 export { parseSource, formatSource, sourceFromJson, isRecordedSource, ffmpegInputArgs } from './source.js';
-export { Monitor, type MonitorOptions } from './monitor.js';
+export { Monitor, evidenceRetentionPass, type MonitorOptions } from './monitor.js';
 export { ChannelRunner, type RunnerOptions, type StreamMatcherLike } from './runner.js';
 export { MonitorRepository } from './repository.js';
 export { channelStatus, type ChannelStatus } from './status.js';

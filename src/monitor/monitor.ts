@@ -28,6 +28,29 @@ export interface MonitorOptions {
 }
 
 /** The monitor process: one runner per channel, the health/metrics server, evidence retention. */
+/**
+ * One retention pass over an evidence folder (the monitor's, or the distributed centre's): clips past
+ * the age limit, then the oldest while the total is over the size limit, are deleted and their paths
+ * cleared on the detections; clips of detections with an open dispute are kept. Returns the deleted
+ * paths.
+ */
+export async function evidenceRetentionPass(
+  repo: MonitorRepository,
+  dir: string,
+  cfg: Pick<MonitorConfig, 'evidenceMaxAgeDays' | 'evidenceMaxBytes'>,
+  nowMs: number,
+): Promise<string[]> {
+  const keep = await repo.disputedClipPaths();
+  const deleted = applyRetention(
+    dir,
+    { maxAgeMs: cfg.evidenceMaxAgeDays * 86_400_000, maxBytes: cfg.evidenceMaxBytes },
+    nowMs,
+    keep,
+  );
+  if (deleted.length > 0) await repo.clearEvidence(deleted);
+  return deleted;
+}
+
 export class Monitor {
   readonly repo: MonitorRepository;
   readonly metrics: MonitorMetrics;
@@ -121,19 +144,13 @@ export class Monitor {
   }
 
   private async retention(): Promise<void> {
-    const cfg = this.opts.config;
-    // clips of disputed detections stay until the dispute is resolved
-    const keep = await this.repo.disputedClipPaths();
-    const deleted = applyRetention(
+    const deleted = await evidenceRetentionPass(
+      this.repo,
       this.opts.evidenceDir!,
-      { maxAgeMs: cfg.evidenceMaxAgeDays * 86_400_000, maxBytes: cfg.evidenceMaxBytes },
+      this.opts.config,
       Date.now(),
-      keep,
     );
-    if (deleted.length > 0) {
-      await this.repo.clearEvidence(deleted);
-      this.log.info({ deleted: deleted.length }, 'evidence retention');
-    }
+    if (deleted.length > 0) this.log.info({ deleted: deleted.length }, 'evidence retention');
   }
 
   private async startHttp(where: { host: string; port: number }): Promise<void> {
