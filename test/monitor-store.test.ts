@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { CaptureNode } from '../src/distributed/capture-node.js';
 import { Centre } from '../src/distributed/centre.js';
 import { distributedConfig } from '../src/distributed/config.js';
 import { DistributedRepository } from '../src/distributed/repository.js';
@@ -420,6 +421,65 @@ describe('evidence retention at the distributed centre', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('evidence retention at a capture node', () => {
+  /** A node database with a 200-day-old and a 3-day-old clip, and the node started once over it. */
+  async function nodeRun(uploadEvidence: number): Promise<boolean[]> {
+    const root = mkdtempSync(join(tmpdir(), 'tyndau-node-retention-'));
+    const spoolDir = join(root, 'spool');
+    const evidenceDir = join(root, 'evidence');
+    mkdirSync(spoolDir, { recursive: true });
+    const day = 86_400_000;
+    const now = Date.now();
+    const store = openStore({ url: `sqlite:${join(spoolDir, 'node.db')}` });
+    const paths: string[] = [];
+    try {
+      await migrateToLatest(store);
+      const repo = new MonitorRepository(store.db);
+      for (const [i, ageDays] of [200, 3].entries()) {
+        const startMs = now - ageDays * day;
+        const id = detectionId('fm-n', `rec-${i}`, startMs);
+        const path = join(evidenceDir, 'fm-n', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, Buffer.alloc(1000));
+        utimesSync(path, new Date(startMs + 200_000), new Date(startMs + 200_000));
+        const det = { id, channelId: 'fm-n', recordingId: `rec-${i}`, startMs, endMs: startMs + 180_000 };
+        await repo.writeFinal(
+          { ...det, refStartSec: 0, refEndSec: 180, speed: 1, confidence: 0.9 },
+          { path, startMs: startMs - 5000 },
+          5000,
+          startMs + 200_000,
+        );
+        paths.push(path);
+      }
+    } finally {
+      await store.close();
+    }
+    const node = new CaptureNode({
+      nodeId: 'node-r',
+      // a channel that never yields audio: the node needs one, the test needs no capture
+      channels: [validateChannel({ id: 'fm-n', sources: ['file:/dev/null'] }, now)],
+      monitor: monitorConfig({ evidenceMaxAgeDays: 180 }),
+      config: distributedConfig({ uploadEvidence }),
+      redisUrl: 'redis://127.0.0.1:6379',
+      prefix: `tyndau-test-node-retention-${process.pid}-${now}`,
+      spoolDir,
+      evidenceDir,
+      http: null,
+    });
+    await node.start(); // the first pass runs at start
+    await node.stop(0);
+    return paths.map((p) => existsSync(p));
+  }
+
+  it('ages out local clips when they are uploaded to the centre (which keeps the copy of record)', async () => {
+    expect(await nodeRun(1)).toEqual([false, true]);
+  });
+
+  it('keeps every local clip when they are not uploaded (disputes are known only at the centre)', async () => {
+    expect(await nodeRun(0)).toEqual([true, true]);
   });
 });
 

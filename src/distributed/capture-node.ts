@@ -12,6 +12,7 @@ import {
   ChannelRunner,
   MonitorMetrics,
   MonitorRepository,
+  evidenceRetentionPass,
   seededRandom,
   type AiredDetection,
   type Channel,
@@ -95,6 +96,7 @@ export class CaptureNode {
   private link: CentreLink | null = null;
   private readonly items: NodeChannel[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private http: FastifyInstance | null = null;
   private address: string | null = null;
   private all: Promise<void> | null = null;
@@ -209,6 +211,14 @@ export class CaptureNode {
       this.updateGauges();
     }, 500);
     this.timer.unref();
+    // Local clips age out only where the centre keeps the copy of record (clips are uploaded):
+    // disputes live at the centre, so a node cannot tell which of its own clips must stay.
+    if (o.evidenceDir && this.uploader) {
+      const dir = o.evidenceDir;
+      await this.retention(dir);
+      this.retentionTimer = setInterval(() => void this.retention(dir), o.monitor.evidenceRetentionEveryMs);
+      this.retentionTimer.unref();
+    }
     this.log.info(
       { channels: this.items.map((i) => i.channel.id), spool: o.spoolDir, http: this.address },
       'capture node started',
@@ -247,7 +257,21 @@ export class CaptureNode {
    * Stops capture; the final batches are spooled, and sent for up to `drainMs`. What is not
    * acknowledged by then stays in the spool for the next start.
    */
+  private async retention(dir: string): Promise<void> {
+    if (!this.store) return;
+    try {
+      const repo = new MonitorRepository(this.store.db);
+      const waiting = this.uploader?.waitingPaths() ?? [];
+      const deleted = await evidenceRetentionPass(repo, dir, this.opts.monitor, Date.now(), waiting);
+      if (deleted.length > 0) this.log.info({ deleted: deleted.length }, 'local evidence retention');
+    } catch (err) {
+      this.log.error({ err }, 'local evidence retention failed');
+    }
+  }
+
   async stop(drainMs = 5000): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retentionTimer = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await Promise.all(this.items.map((i) => i.runner.stop()));

@@ -125,6 +125,11 @@ export class EvidenceUploader {
     return this.queue.length;
   }
 
+  /** Paths of the clips not uploaded yet (retention must not delete them). */
+  waitingPaths(): string[] {
+    return this.queue.map((c) => c.path);
+  }
+
   /** Sends the clips that are ready; keeps the rest (and those the link refused) for the next tick. */
   async tick(): Promise<void> {
     if (this.busy) return;

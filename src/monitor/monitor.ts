@@ -31,16 +31,17 @@ export interface MonitorOptions {
 /**
  * One retention pass over an evidence folder (the monitor's, or the distributed centre's): clips past
  * the age limit, then the oldest while the total is over the size limit, are deleted and their paths
- * cleared on the detections; clips of detections with an open dispute are kept. Returns the deleted
- * paths.
+ * cleared on the detections; clips of detections with an open dispute (and `alsoKeep`) are kept.
+ * Returns the deleted paths.
  */
 export async function evidenceRetentionPass(
   repo: MonitorRepository,
   dir: string,
   cfg: Pick<MonitorConfig, 'evidenceMaxAgeDays' | 'evidenceMaxBytes'>,
   nowMs: number,
+  alsoKeep: readonly string[] = [],
 ): Promise<string[]> {
-  const keep = await repo.disputedClipPaths();
+  const keep = [...(await repo.disputedClipPaths()), ...alsoKeep];
   const deleted = applyRetention(
     dir,
     { maxAgeMs: cfg.evidenceMaxAgeDays * 86_400_000, maxBytes: cfg.evidenceMaxBytes },
