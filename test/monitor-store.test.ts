@@ -227,6 +227,38 @@ repositoryContract('PostgreSQL', async () => {
   };
 });
 
+/**
+ * A stored airing of 3 minutes starting at `startMs` with its 1000-byte clip on disk where the monitor
+ * would write it (DIR/CHANNEL/DAY/ID.mp3), the file dated when the clip was finished.
+ */
+async function storedClip(
+  repo: MonitorRepository,
+  dir: string,
+  channelId: string,
+  recordingId: string,
+  startMs: number,
+): Promise<{ id: string; path: string }> {
+  const id = detectionId(channelId, recordingId, startMs);
+  const path = join(dir, channelId, new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, Buffer.alloc(1000));
+  const t = new Date(startMs + 200_000);
+  utimesSync(path, t, t);
+  const det: AiredDetection = {
+    id,
+    channelId,
+    recordingId,
+    startMs,
+    endMs: startMs + 180_000,
+    refStartSec: 0,
+    refEndSec: 180,
+    speed: 1,
+    confidence: 0.9,
+  };
+  await repo.writeFinal(det, { path, startMs: startMs - 5000 }, 5000, startMs + 200_000);
+  return { id, path };
+}
+
 describe('evidence retention on disk', () => {
   it('deletes clips by age and by total size, oldest first', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tyndau-evidence-'));
@@ -261,28 +293,8 @@ describe('evidence retention on disk', () => {
       const now = Date.now();
       // five airings, 200 days old, with their 1000-byte clips on disk
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        const startMs = now - 200 * day + i * 600_000;
-        const id = detectionId('fm1', `rec-${i}`, startMs);
-        const path = join(dir, 'fm1', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, Buffer.alloc(1000));
-        const t = new Date(startMs + 200_000);
-        utimesSync(path, t, t);
-        const det: AiredDetection = {
-          id,
-          channelId: 'fm1',
-          recordingId: `rec-${i}`,
-          startMs,
-          endMs: startMs + 180_000,
-          refStartSec: 0,
-          refEndSec: 180,
-          speed: 1,
-          confidence: 0.9,
-        };
-        await repo.writeFinal(det, { path, startMs: startMs - 5000 }, 5000, startMs + 200_000);
-        ids.push(id);
-      }
+      for (let i = 0; i < 5; i++)
+        ids.push((await storedClip(repo, dir, 'fm1', `rec-${i}`, now - 200 * day + i * 600_000)).id);
       // the broadcaster disputed airings 0 and 1 (still open) and 2 (rejected: resolved); 3, 4 undisputed
       const dispute = (n: number, status: string) =>
         store.db
@@ -359,31 +371,8 @@ describe('evidence retention at the distributed centre', () => {
       const day = 86_400_000;
       const now = Date.now();
       const clips: Array<{ id: string; path: string }> = [];
-      for (const [i, ageDays] of [200, 200, 3].entries()) {
-        const startMs = now - ageDays * day + i * 600_000;
-        const id = detectionId('fm-d', `rec-${i}`, startMs);
-        const path = join(dir, 'fm-d', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, Buffer.alloc(1000));
-        utimesSync(path, new Date(startMs + 200_000), new Date(startMs + 200_000));
-        await repo.writeFinal(
-          {
-            id,
-            channelId: 'fm-d',
-            recordingId: `rec-${i}`,
-            startMs,
-            endMs: startMs + 180_000,
-            refStartSec: 0,
-            refEndSec: 180,
-            speed: 1,
-            confidence: 0.9,
-          },
-          { path, startMs: startMs - 5000 },
-          5000,
-          startMs + 200_000,
-        );
-        clips.push({ id, path });
-      }
+      for (const [i, ageDays] of [200, 200, 3].entries())
+        clips.push(await storedClip(repo, dir, 'fm-d', `rec-${i}`, now - ageDays * day + i * 600_000));
       await store.db
         .insertInto('usage_disputes')
         .values({
@@ -438,22 +427,8 @@ describe('evidence retention at a capture node', () => {
     try {
       await migrateToLatest(store);
       const repo = new MonitorRepository(store.db);
-      for (const [i, ageDays] of [200, 3].entries()) {
-        const startMs = now - ageDays * day;
-        const id = detectionId('fm-n', `rec-${i}`, startMs);
-        const path = join(evidenceDir, 'fm-n', new Date(startMs).toISOString().slice(0, 10), `${id}.mp3`);
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, Buffer.alloc(1000));
-        utimesSync(path, new Date(startMs + 200_000), new Date(startMs + 200_000));
-        const det = { id, channelId: 'fm-n', recordingId: `rec-${i}`, startMs, endMs: startMs + 180_000 };
-        await repo.writeFinal(
-          { ...det, refStartSec: 0, refEndSec: 180, speed: 1, confidence: 0.9 },
-          { path, startMs: startMs - 5000 },
-          5000,
-          startMs + 200_000,
-        );
-        paths.push(path);
-      }
+      for (const [i, ageDays] of [200, 3].entries())
+        paths.push((await storedClip(repo, evidenceDir, 'fm-n', `rec-${i}`, now - ageDays * day)).path);
     } finally {
       await store.close();
     }
