@@ -106,7 +106,7 @@ describe('posting table', () => {
               .map((x) => [x.a, x.f])
               .sort((x, y) => x[0] - y[0]);
             const row = Array.from({ length: e - b }, (_, i) => [t.aux[b + i], t.frames[b + i]]);
-            // same multiset, sorted by aux (frames of equal aux keep input order: stable)
+            // same multiset, sorted by aux
             expect(row.map((r) => r[0])).toEqual(want.map((r) => r[0]));
             expect([...row].sort((x, y) => x[0] - y[0] || x[1] - y[1])).toEqual(
               [...want].sort((x, y) => x[0] - y[0] || x[1] - y[1]),

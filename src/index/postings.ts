@@ -53,7 +53,6 @@ function grow32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
 }
 
 const HOT_FACTOR = 12;
-const AUX_SPACE = 1 << 16;
 const HOT_MIN = 48;
 
 /**
@@ -86,39 +85,29 @@ export class PostingTable {
   }
 
   /**
-   * Sorts all lists by (hash, aux): a stable counting sort by aux into a scratch list, then a stable
-   * counting sort of that by hash (least significant key first, as a radix sort does). Both passes
-   * are linear; the first writes to 65,536 nearly sequential streams.
+   * Groups all lists by hash (a counting sort: postings of one hash keep input order), then orders
+   * each row by aux in place (sortRowsByAux): no scratch copy of the whole table, so building costs
+   * no more memory than the table it builds plus its inputs.
    */
   static build(lists: readonly PostingList[]): PostingTable {
-    let total = 0;
-    for (const l of lists) total += l.count;
-    const byAux = new Uint32Array(AUX_SPACE + 1);
-    for (const l of lists) for (let i = 0; i < l.count; i++) byAux[l.aux[i] + 1]++;
-    for (let a = 0; a < AUX_SPACE; a++) byAux[a + 1] += byAux[a];
-    const sHashes = new Uint32Array(total);
-    const sFrames = new Uint32Array(total);
-    const sAux = new Uint16Array(total);
-    for (const l of lists) {
-      for (let i = 0; i < l.count; i++) {
-        const a = l.aux[i];
-        const p = byAux[a]++;
-        sHashes[p] = l.hashes[i];
-        sFrames[p] = l.frames[i];
-        sAux[p] = a;
-      }
-    }
     const offsets = new Uint32Array(HASH_SPACE + 1);
-    for (let i = 0; i < total; i++) offsets[sHashes[i] + 1]++;
+    let total = 0;
+    for (const l of lists) {
+      for (let i = 0; i < l.count; i++) offsets[l.hashes[i] + 1]++;
+      total += l.count;
+    }
     for (let h = 0; h < HASH_SPACE; h++) offsets[h + 1] += offsets[h];
     const frames = new Uint32Array(total);
     const aux = new Uint16Array(total);
     const cursor = offsets.slice(0, HASH_SPACE);
-    for (let i = 0; i < total; i++) {
-      const p = cursor[sHashes[i]]++;
-      frames[p] = sFrames[i];
-      aux[p] = sAux[i];
+    for (const l of lists) {
+      for (let i = 0; i < l.count; i++) {
+        const p = cursor[l.hashes[i]]++;
+        frames[p] = l.frames[i];
+        aux[p] = l.aux[i];
+      }
     }
+    sortRowsByAux(offsets, frames, aux);
     return new PostingTable(offsets, frames, aux);
   }
 
@@ -148,6 +137,49 @@ export class PostingTable {
     const hashes = new Uint32Array(this.count);
     for (let h = 0; h < HASH_SPACE; h++) hashes.fill(h, this.offsets[h], this.offsets[h + 1]);
     return { count: this.count, hashes, frames: this.frames, aux: this.aux };
+  }
+}
+
+/** Rows up to this long are sorted by insertion; longer ones by a native numeric sort of packed keys. */
+const INSERTION_MAX = 32;
+const TWO_32 = 4294967296;
+
+/**
+ * Orders every row of a grouped table by aux, moving frames along. Short rows (most of them) by
+ * insertion sort, which keeps equal aux in input order; long rows as packed keys aux * 2^32 + frame
+ * (exact in a double) through Float64Array.sort, which orders equal aux by frame.
+ */
+function sortRowsByAux(offsets: Uint32Array, frames: Uint32Array, aux: Uint16Array): void {
+  let keys = new Float64Array(1024);
+  for (let h = 0; h < HASH_SPACE; h++) {
+    const b = offsets[h];
+    const e = offsets[h + 1];
+    const n = e - b;
+    if (n < 2) continue;
+    if (n <= INSERTION_MAX) {
+      for (let i = b + 1; i < e; i++) {
+        const a = aux[i];
+        const f = frames[i];
+        let j = i - 1;
+        while (j >= b && aux[j] > a) {
+          aux[j + 1] = aux[j];
+          frames[j + 1] = frames[j];
+          j--;
+        }
+        aux[j + 1] = a;
+        frames[j + 1] = f;
+      }
+      continue;
+    }
+    if (keys.length < n) keys = new Float64Array(2 * n);
+    const k = keys.subarray(0, n);
+    for (let i = 0; i < n; i++) k[i] = aux[b + i] * TWO_32 + frames[b + i];
+    k.sort();
+    for (let i = 0; i < n; i++) {
+      const a = Math.floor(k[i] / TWO_32);
+      aux[b + i] = a;
+      frames[b + i] = k[i] - a * TWO_32;
+    }
   }
 }
 
