@@ -259,6 +259,31 @@ async function storedClip(
   return { id, path };
 }
 
+/** A usage dispute of a detection, open or resolved `resolvedDaysAgo` days before `now`. */
+async function disputeOf(
+  store: Store,
+  id: string,
+  detectionId: string,
+  status: 'open' | 'accepted' | 'rejected',
+  now: number,
+): Promise<void> {
+  const day = 86_400_000;
+  await store.db
+    .insertInto('usage_disputes')
+    .values({
+      id,
+      licensee_id: 'B1',
+      period: '2026-05',
+      detection_id: detectionId,
+      reason: 'not aired',
+      opened_at_ms: now - 10 * day,
+      status,
+      resolved_at_ms: status === 'open' ? null : now - day,
+      resolution: status === 'open' ? null : 'the airing is confirmed by the clip',
+    })
+    .execute();
+}
+
 describe('evidence retention on disk', () => {
   it('deletes clips by age and by total size, oldest first', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tyndau-evidence-'));
@@ -296,21 +321,8 @@ describe('evidence retention on disk', () => {
       for (let i = 0; i < 5; i++)
         ids.push((await storedClip(repo, dir, 'fm1', `rec-${i}`, now - 200 * day + i * 600_000)).id);
       // the broadcaster disputed airings 0 and 1 (still open) and 2 (rejected: resolved); 3, 4 undisputed
-      const dispute = (n: number, status: string) =>
-        store.db
-          .insertInto('usage_disputes')
-          .values({
-            id: `DSP-${n}`,
-            licensee_id: 'B1',
-            period: '2026-05',
-            detection_id: ids[n],
-            reason: 'not aired',
-            opened_at_ms: now - 10 * day,
-            status,
-            resolved_at_ms: status === 'open' ? null : now - day,
-            resolution: status === 'open' ? null : 'the airing is confirmed by the clip',
-          })
-          .execute();
+      const dispute = (n: number, status: 'open' | 'rejected') =>
+        disputeOf(store, `DSP-${n}`, ids[n], status, now);
       await dispute(0, 'open');
       await dispute(1, 'open');
       await dispute(2, 'rejected');
@@ -373,20 +385,7 @@ describe('evidence retention at the distributed centre', () => {
       const clips: Array<{ id: string; path: string }> = [];
       for (const [i, ageDays] of [200, 200, 3].entries())
         clips.push(await storedClip(repo, dir, 'fm-d', `rec-${i}`, now - ageDays * day + i * 600_000));
-      await store.db
-        .insertInto('usage_disputes')
-        .values({
-          id: 'DSP-C',
-          licensee_id: 'B1',
-          period: '2026-05',
-          detection_id: clips[1].id,
-          reason: 'not aired',
-          opened_at_ms: now - day,
-          status: 'open',
-          resolved_at_ms: null,
-          resolution: null,
-        })
-        .execute();
+      await disputeOf(store, 'DSP-C', clips[1].id, 'open', now);
       const centre = new Centre({
         redisUrl: 'redis://127.0.0.1:6379',
         prefix: `tyndau-test-retention-${process.pid}-${now}`,
