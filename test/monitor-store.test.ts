@@ -59,6 +59,9 @@ function repositoryContract(name: string, open: () => Promise<{ store: Store; do
       expect(await repo.getChannel('fm1')).toEqual(ch);
       await repo.saveChannel({ ...ch, name: 'Radio One' });
       expect((await repo.getChannel('fm1'))?.name).toBe('Radio One');
+      await repo.saveChannel({ ...ch, latencySec: 12.25 });
+      expect((await repo.getChannel('fm1'))?.latencySec).toBe(12.25);
+      await repo.saveChannel(ch);
       expect(await repo.setEnabled('tv1', false)).toBe(true);
       expect((await repo.listChannels({ enabledOnly: true })).map((c) => c.id)).toEqual(['fm1']);
       expect((await repo.listChannels()).map((c) => c.id)).toEqual(['fm1', 'tv1']);
@@ -535,6 +538,12 @@ describe('channels CLI', () => {
       /distributed mode\n[\s\S]*fm1 +node-a +42 +1\d\.\d s +41 +1/,
     );
 
+    const late = await run('channels', 'add', 'fm3', '--source', 'http://c.kz/live', '--latency', '4.5');
+    expect(late.out).toMatch(/added fm3 {2}fm3 {2}\[radio, Asia\/Almaty, latency 4\.5 s\]/);
+    expect(
+      (await run('channels', 'add', 'fm3', '--source', 'http://c.kz/live', '--latency', 'soon')).err,
+    ).toMatch(/latencySec must be a number of seconds from 0 to 600, got NaN/);
+    expect((await run('channels', 'remove', 'fm3')).code).toBe(0);
     const bad = await run('channels', 'add', 'fm2', '--source', 'gopher://x');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/unsupported scheme/);

@@ -10,8 +10,12 @@ export interface ChannelInput {
   kind?: unknown;
   timeZone?: unknown;
   sources?: unknown;
+  latencySec?: unknown;
   enabled?: unknown;
 }
+
+/** The largest latency a channel may declare, seconds. */
+export const MAX_LATENCY_SEC = 600;
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -53,6 +57,12 @@ export function validateChannel(input: ChannelInput, createdAtMs: number, where 
       `${at}: a file or folder source must be the channel's only source (it is played, not listened to)`,
     );
   }
+  const latencySec = input.latencySec ?? 0;
+  if (typeof latencySec !== 'number' || !(latencySec >= 0 && latencySec <= MAX_LATENCY_SEC)) {
+    throw new Error(
+      `${at}: latencySec must be a number of seconds from 0 to ${MAX_LATENCY_SEC}, got ${typeof latencySec === 'number' ? latencySec : JSON.stringify(latencySec)}`,
+    );
+  }
   const enabled = input.enabled ?? true;
   if (typeof enabled !== 'boolean') throw new Error(`${at}: enabled must be true or false`);
   return {
@@ -62,6 +72,7 @@ export function validateChannel(input: ChannelInput, createdAtMs: number, where 
     kind: kind as ChannelKind,
     timeZone,
     sources,
+    latencySec,
     enabled,
     createdAtMs,
   };
@@ -69,7 +80,7 @@ export function validateChannel(input: ChannelInput, createdAtMs: number, where 
 
 /**
  * Reads a channels config file's JSON: `{ "channels": [ { "id", "name", "broadcaster", "kind",
- * "timeZone", "sources": ["http://..."], "enabled" } ] }` (or the bare array).
+ * "timeZone", "sources": ["http://..."], "latencySec", "enabled" } ] }` (or the bare array).
  */
 export function channelsFromConfig(json: unknown, createdAtMs: number, fileName: string): Channel[] {
   const list = Array.isArray(json) ? json : (json as { channels?: unknown } | null)?.channels;

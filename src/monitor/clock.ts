@@ -19,7 +19,9 @@ export interface ClockPolicy {
  * ffmpeg's start-up delay. A source whose sample clock runs slower than ours shows up as a lag that
  * never comes back down; when even the smallest lag in a whole window is over the tolerance, the
  * anchor moves forward by it, so such drift is corrected in bounded steps instead of accumulating.
- * A fixed anchor (recorded files) ignores arrival times altogether.
+ * A known delivery latency (`latencyMs`, the channel's latencySec) is subtracted from every arrival
+ * time: what arrival cannot tell (a packager's or CDN's delay) is supplied by hand. A fixed anchor
+ * (recorded files, HLS segments with #EXT-X-PROGRAM-DATE-TIME) ignores arrival times altogether.
  */
 export class ConnectionClock {
   private anchor = Number.POSITIVE_INFINITY;
@@ -34,6 +36,7 @@ export class ConnectionClock {
     readonly sampleRate: number,
     private readonly policy: ClockPolicy,
     fixedAnchorMs: number | null = null,
+    private readonly latencyMs = 0,
   ) {
     if (!(sampleRate > 0)) throw new Error(`sample rate must be positive, got ${sampleRate}`);
     if (fixedAnchorMs !== null) this.anchor = fixedAnchorMs;
@@ -47,7 +50,7 @@ export class ConnectionClock {
     this.sampleCount += count;
     if (!this.fixed) {
       this.firstArrivalMs ??= arrivalMs;
-      const bound = arrivalMs - (this.sampleCount * 1000) / this.sampleRate;
+      const bound = arrivalMs - this.latencyMs - (this.sampleCount * 1000) / this.sampleRate;
       if (bound < this.anchor) this.anchor = bound;
       while (this.window.length > 0 && this.window[this.window.length - 1].bound >= bound) this.window.pop();
       this.window.push({ atMs: arrivalMs, bound });

@@ -37,6 +37,7 @@ export class MonitorRepository {
       kind: ch.kind,
       time_zone: ch.timeZone,
       sources_json: JSON.stringify(ch.sources.map(formatSource)),
+      latency_ms: Math.round(ch.latencySec * 1000),
       enabled: ch.enabled ? 1 : 0,
       created_at_ms: ch.createdAtMs,
     };
@@ -315,6 +316,7 @@ function channelFromRow(row: {
   kind: string;
   time_zone: string;
   sources_json: string;
+  latency_ms: number;
   enabled: number;
   created_at_ms: number;
 }): Channel {
@@ -332,6 +334,7 @@ function channelFromRow(row: {
     kind: row.kind as ChannelKind,
     timeZone: row.time_zone,
     sources: raw.map((s, i) => sourceFromJson(s, `channel ${row.id} source ${i + 1}`)),
+    latencySec: Number(row.latency_ms) / 1000,
     enabled: Number(row.enabled) === 1,
     createdAtMs: Number(row.created_at_ms),
   };

@@ -21,6 +21,12 @@ export interface Channel {
   timeZone: string;
   /** In priority order: the first is preferred, the others are fallbacks. */
   sources: ChannelSource[];
+  /**
+   * Known delay (seconds) between airing and arrival of its sources, subtracted from arrival-anchored
+   * times (Icecast with a known delay, HLS without #EXT-X-PROGRAM-DATE-TIME); 0 if unknown. Not
+   * applied to recorded files (their names give their time) nor to HLS anchored to its PDT.
+   */
+  latencySec: number;
   enabled: boolean;
   createdAtMs: number;
 }

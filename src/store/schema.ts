@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * The system of record's shape, one interface per table. Each stage adds its tables here and a
  * migration in ./migrations. Times are epoch milliseconds (UTC) in integer columns; money is integer tiyn.
@@ -52,6 +54,8 @@ export interface ChannelTable {
   time_zone: string;
   /** JSON array of sources in priority order. */
   sources_json: string;
+  /** Known delivery latency, subtracted from arrival-anchored times (migration 0201). */
+  latency_ms: Generated<number>;
   enabled: number;
   created_at_ms: number;
 }

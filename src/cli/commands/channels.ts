@@ -56,7 +56,8 @@ async function mustGet(repo: MonitorRepository, id: string): Promise<Channel> {
 function describe(ch: Channel): string {
   const sources = ch.sources.map((s, i) => `    ${i + 1}. ${formatSource(s)}`).join('\n');
   return (
-    `${ch.id}  ${ch.name}  [${ch.kind}, ${ch.timeZone}${ch.broadcasterId ? `, broadcaster ${ch.broadcasterId}` : ''}]` +
+    `${ch.id}  ${ch.name}  [${ch.kind}, ${ch.timeZone}${ch.broadcasterId ? `, broadcaster ${ch.broadcasterId}` : ''}` +
+    `${ch.latencySec ? `, latency ${ch.latencySec} s` : ''}]` +
     `${ch.enabled ? '' : '  (disabled)'}\n${sources}\n`
   );
 }
@@ -105,6 +106,11 @@ export function register(program: Command): void {
       'a source, repeat in priority order: http(s)://, hls+http(s)://, rtmp://, udp://, rtp://, srt://, alsa:DEV, file:PATH, dir:PATH',
       collect,
     )
+    .option(
+      '--latency <sec>',
+      'known delay of its sources in seconds, subtracted from arrival times (not for files, nor HLS with #EXT-X-PROGRAM-DATE-TIME)',
+      Number,
+    )
     .option('--disabled', 'register it switched off')
     .addOption(dbOption())
     .action(async (id: string, o) => {
@@ -120,6 +126,7 @@ export function register(program: Command): void {
               timeZone: o.tz,
               broadcaster: o.broadcaster,
               sources: o.source,
+              latencySec: o.latency,
               enabled: !o.disabled,
             },
             existing?.createdAtMs ?? Date.now(),
