@@ -1,5 +1,5 @@
 // The monitor's pure parts: backoff, failover, clock, timeline, silence, gaps, stitching, retention,
-// uptime and local days, MP3 framing, sources and channel validation.
+// uptime and local days, MP3 framing, sources and channel validation, HLS playlists and their runs.
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,12 @@ import {
   localDayBounds,
   loggerFileStartMs,
   monitorConfig,
+  parseDateTime,
+  parsePlaylist,
   parseSource,
+  runFrom,
+  advanceRun,
+  continuesRun,
   seededRandom,
   uptimeRatio,
   validateChannel,
@@ -118,6 +123,21 @@ describe('connection clock', () => {
     }
     expect(c.driftCorrectedMs).toBeGreaterThan(3000);
     expect(maxError).toBeLessThan(clockPolicy.driftToleranceMs + 200);
+  });
+
+  it('takes a known latency off the arrival anchor', () => {
+    const plain = new ConnectionClock(8000, clockPolicy);
+    const late = new ConnectionClock(8000, clockPolicy, null, 3000);
+    for (let i = 1; i <= 10; i++) {
+      plain.onChunk(4000, 1_000_000 + i * 500 + 40);
+      late.onChunk(4000, 1_000_000 + i * 500 + 40);
+    }
+    expect(plain.anchorMs).toBeCloseTo(1_000_040, 6);
+    expect(late.anchorMs).toBeCloseTo(997_040, 6);
+    // a fixed anchor (a file, an HLS run with its PDT) has no arrival to correct
+    const fixed = new ConnectionClock(8000, clockPolicy, 42_000, 3000);
+    fixed.onChunk(8000, 99_999);
+    expect(fixed.anchorMs).toBe(42_000);
   });
 
   it('keeps a fixed anchor for recorded files', () => {
@@ -592,5 +612,137 @@ describe('sources and channels', () => {
       ),
     ).toThrow(/seed.json: channel id a appears twice/);
     expect(() => channelsFromConfig({ nope: 1 }, 1, 'seed.json')).toThrow(/expected/);
+  });
+});
+
+describe('HLS playlists', () => {
+  const base = 'https://cdn.kz/tv/live/index.m3u8';
+
+  it('reads segments with their program date-time, derived where the tag is missing', () => {
+    const p = parsePlaylist(
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-TARGETDURATION:6',
+        '#EXT-X-MEDIA-SEQUENCE:100',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-11-29T07:00:00.000Z',
+        '#EXTINF:6.000,',
+        'seg100.ts',
+        '#EXTINF:5.5,',
+        'seg101.ts',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-11-29T12:00:11.500+05:00',
+        '#EXTINF:6,title',
+        'https://other.kz/seg102.ts',
+        '#EXT-X-DISCONTINUITY',
+        '#EXTINF:6,',
+        '/abs/seg103.ts',
+        '#EXT-X-DISCONTINUITY',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-11-29T07:01:00.250000+0000',
+        '#EXTINF:4,',
+        'seg104.ts',
+      ].join('\r\n'),
+      base,
+    );
+    if (p.kind !== 'media') throw new Error('a media playlist');
+    const t0 = Date.UTC(2026, 10, 29, 7, 0, 0);
+    expect(p).toMatchObject({ targetDurationSec: 6, ended: false, unsupported: null });
+    expect(
+      p.segments.map((s) => [s.sequence, s.url, s.durationSec, s.programDateTimeMs, s.discontinuity]),
+    ).toEqual([
+      [100, 'https://cdn.kz/tv/live/seg100.ts', 6, t0, false],
+      [101, 'https://cdn.kz/tv/live/seg101.ts', 5.5, t0 + 6000, false],
+      [102, 'https://other.kz/seg102.ts', 6, t0 + 11_500, false],
+      // after a discontinuity without a tag the time is unknown
+      [103, 'https://cdn.kz/abs/seg103.ts', 6, null, true],
+      [104, 'https://cdn.kz/tv/live/seg104.ts', 4, t0 + 60_250, true],
+    ]);
+    expect(parseDateTime('2026-11-29T07:00:00.0005Z')).toBeCloseTo(t0 + 0.5, 6);
+    expect(parseDateTime('2026-11-29T01:00:00-06:00')).toBe(t0);
+    expect(() => parseDateTime('29/11/2026 07:00')).toThrow(/PROGRAM-DATE-TIME/);
+  });
+
+  it("follows a master playlist to its first variant (or that variant's audio), and names what it cannot fetch", () => {
+    const master = parsePlaylist(
+      [
+        '#EXTM3U',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="kk",DEFAULT=NO,URI="audio/kk.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="ru",DEFAULT=YES,URI="audio/ru.m3u8"',
+        '#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.4d401f,mp4a.40.2",AUDIO="aud"',
+        'video/720.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=400000',
+        'video/360.m3u8',
+      ].join('\n'),
+      base,
+    );
+    expect(master).toEqual({ kind: 'master', mediaUrl: 'https://cdn.kz/tv/live/audio/ru.m3u8' });
+    expect(parsePlaylist('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv1/a.m3u8\n', base)).toEqual({
+      kind: 'master',
+      mediaUrl: 'https://cdn.kz/tv/live/v1/a.m3u8',
+    });
+    const enc = parsePlaylist(
+      '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="k.bin"\n#EXTINF:6,\na.ts\n#EXT-X-ENDLIST\n',
+      base,
+    );
+    expect(enc).toMatchObject({ kind: 'media', ended: true, unsupported: 'encrypted segments (AES-128)' });
+    const fmp4 = parsePlaylist('#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6,\na.m4s\n', base);
+    expect(fmp4.kind === 'media' && fmp4.segments[0].mapUrl).toBe('https://cdn.kz/tv/live/init.mp4');
+    expect(() => parsePlaylist('<html></html>', base)).toThrow(/not an HLS playlist/);
+    expect(() => parsePlaylist('#EXTM3U\na.ts\n', base)).toThrow(/no #EXTINF/);
+  });
+
+  it('breaks a run at a discontinuity, a missed segment or a jump of the program date-time', () => {
+    const seg = (sequence: number, pdt: number | null, more: { discontinuity?: boolean } = {}) => ({
+      sequence,
+      url: `https://cdn.kz/${sequence}.ts`,
+      durationSec: 2,
+      programDateTimeMs: pdt,
+      discontinuity: more.discontinuity ?? false,
+      mapUrl: null,
+    });
+    let run = runFrom(seg(10, 100_000));
+    expect(run).toEqual({ lastSequence: 10, anchored: true, nextPdtMs: 102_000 });
+    // within the tolerance: the PDT's own jitter (and rounded durations) do not break it
+    expect(continuesRun(run, seg(11, 102_300), 750)).toEqual({ continues: true });
+    run = advanceRun(run, seg(11, 102_300));
+    expect(continuesRun(run, seg(12, 105_400), 750)).toEqual({
+      continues: false,
+      why: 'program date-time jumps by 1100 ms',
+    });
+    expect(continuesRun(run, seg(12, 103_000), 750)).toEqual({
+      continues: false,
+      why: 'program date-time jumps by -1300 ms',
+    });
+    expect(continuesRun(run, seg(14, 108_300), 750)).toEqual({
+      continues: false,
+      why: 'segments 12..13 missed',
+    });
+    expect(continuesRun(run, seg(12, 104_300, { discontinuity: true }), 750)).toMatchObject({
+      continues: false,
+    });
+    // a segment without PDT in a PDT run: sample counts carry on
+    expect(continuesRun(run, seg(12, null), 750)).toEqual({ continues: true });
+    // a run begun without PDT is anchored afresh when PDT appears
+    const bare = runFrom(seg(20, null));
+    expect(bare.anchored).toBe(false);
+    expect(continuesRun(bare, seg(21, null), 750)).toEqual({ continues: true });
+    expect(continuesRun(bare, seg(21, 5000), 750)).toEqual({
+      continues: false,
+      why: 'program date-time appears',
+    });
+    // a playlist served k times faster: durations are wall seconds, PDT is on the scaled clock
+    const fast = runFrom({ ...seg(1, 0), durationSec: 0.25 }, 8);
+    expect(continuesRun(fast, seg(2, 2000), 750)).toEqual({ continues: true });
+  });
+
+  it("validates a channel's latency", () => {
+    expect(validateChannel({ id: 'fm1', sources: ['http://r.kz/a'] }, 0).latencySec).toBe(0);
+    expect(validateChannel({ id: 'fm1', sources: ['http://r.kz/a'], latencySec: 12.5 }, 0).latencySec).toBe(
+      12.5,
+    );
+    for (const bad of [-1, 601, Number.NaN, '3']) {
+      expect(() => validateChannel({ id: 'fm1', sources: ['http://r.kz/a'], latencySec: bad }, 0)).toThrow(
+        /channel fm1: latencySec must be a number of seconds from 0 to 600/,
+      );
+    }
   });
 });

@@ -43,10 +43,17 @@ export interface CaptureOptions {
   onEvidence?: (bytes: Buffer) => void;
   onStderrLine?: (line: string) => void;
   ffmpegPath?: string;
+  /**
+   * ffmpeg reads the source's bytes from its stdin (`session.stdin`) instead of opening the source
+   * itself: HLS segments fetched by the monitor (hls.ts). The source then only names the stream in messages.
+   */
+  stdinInput?: boolean;
 }
 
 export interface CaptureSession {
   readonly pid: number | undefined;
+  /** ffmpeg's stdin with `stdinInput`, else null. */
+  readonly stdin: NodeJS.WritableStream | null;
   /** Resolves once ffmpeg has exited and its output has been delivered. */
   readonly exited: Promise<CaptureExit>;
   /** Stops ffmpeg (SIGTERM, then SIGKILL after the grace period) and waits for it. */
@@ -55,10 +62,10 @@ export interface CaptureSession {
 
 /** The ffmpeg command line of a capture (exported for logs and docs). */
 export function captureArgs(
-  opts: Pick<CaptureOptions, 'source' | 'sampleRate' | 'evidence' | 'ioTimeoutMs'>,
+  opts: Pick<CaptureOptions, 'source' | 'sampleRate' | 'evidence' | 'ioTimeoutMs' | 'stdinInput'>,
 ): string[] {
-  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error'];
-  args.push(...ffmpegInputArgs(opts.source, opts.ioTimeoutMs));
+  const args = ['-hide_banner', ...(opts.stdinInput ? [] : ['-nostdin']), '-nostats', '-loglevel', 'error'];
+  args.push(...(opts.stdinInput ? ['-i', 'pipe:0'] : ffmpegInputArgs(opts.source, opts.ioTimeoutMs)));
   // mono by averaging the channels, as the audio stage does for references (-rematrix_maxval 1)
   // aresample=async=1 follows the input's timestamps: audio the decoder had to drop (corrupt frames)
   // comes back as silence, so sample counts keep matching time
@@ -105,7 +112,11 @@ export function captureArgs(
  */
 export function startCapture(opts: CaptureOptions): CaptureSession {
   const args = captureArgs(opts);
-  const child = spawn(opts.ffmpegPath ?? ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(opts.ffmpegPath ?? ffmpegPath(), args, {
+    stdio: [opts.stdinInput ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  // ffmpeg exiting while bytes are still being written to it is its exit's business, not an error here
+  child.stdin?.on('error', () => {});
   const startedAt = Date.now();
   let lastPcmAt: number | null = null;
   let pcmSamples = 0;
@@ -188,6 +199,7 @@ export function startCapture(opts: CaptureOptions): CaptureSession {
 
   return {
     pid: child.pid,
+    stdin: child.stdin,
     exited,
     stop: (reason: CaptureEndReason = 'stopped') => {
       kill(reason);

@@ -22,6 +22,16 @@ export { EvidenceRecorder, applyRetention, clipPath, listClips } from './evidenc
 export { backoffDelayMs, seededRandom, type BackoffPolicy, type Random } from './backoff.js';
 export { SourceSelector } from './failover.js';
 export { ConnectionClock, Timeline, type Placement } from './clock.js';
+export {
+  parsePlaylist,
+  parseDateTime,
+  runFrom,
+  advanceRun,
+  continuesRun,
+  type MediaPlaylist,
+  type MediaSegment,
+  type RunPosition,
+} from './playlist.js';
 export { SilenceDetector, type SilenceEvent } from './silence.js';
 export { GapTracker, gapId, type GapChange } from './gaps.js';
 export { DetectionStitcher, detectionId, type UtcDetection } from './stitch.js';

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Anchoring } from './hls.js';
 import type { ChannelState } from './types.js';
+
+const ANCHORINGS: Anchoring[] = ['program_date_time', 'arrival', 'file'];
 
 const STATES: ChannelState[] = [
   'starting',
@@ -75,6 +78,12 @@ export class MonitorMetrics {
     labelNames: ['channel'],
     registers: [this.registry],
   });
+  readonly anchoring = new Gauge({
+    name: 'tyndau_clock_anchoring',
+    help: "1 for how the channel's current connection is put on UTC (program_date_time, arrival, file), 0 for the others",
+    labelNames: ['channel', 'anchoring'],
+    registers: [this.registry],
+  });
   readonly decodeErrors = new Counter({
     name: 'tyndau_capture_error_lines_total',
     help: 'Error lines printed by ffmpeg (corrupt input shows here)',
@@ -88,5 +97,9 @@ export class MonitorMetrics {
 
   setState(channel: string, state: ChannelState): void {
     for (const s of STATES) this.channelState.set({ channel, state: s }, s === state ? 1 : 0);
+  }
+
+  setAnchoring(channel: string, anchoring: Anchoring): void {
+    for (const a of ANCHORINGS) this.anchoring.set({ channel, anchoring: a }, a === anchoring ? 1 : 0);
   }
 }

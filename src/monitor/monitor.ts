@@ -19,6 +19,8 @@ export interface MonitorOptions {
   evidenceDir: string | null;
   /** The monitor's clock (UTC ms); Date.now unless a test scales time. */
   now?: () => number;
+  /** How many times faster than the wall clock `now` runs (see RunnerOptions.timeScale). */
+  timeScale?: number;
   log?: Logger;
   /** Serve /health, /metrics and /channels here; null for none. Port 0 picks a free port. */
   http?: { host: string; port: number } | null;
@@ -78,6 +80,7 @@ export class Monitor {
           matcher: opts.createMatcher ? opts.createMatcher() : null,
           evidenceDir: opts.evidenceDir,
           now: this.now,
+          timeScale: opts.timeScale,
           log: this.log,
           metrics: this.metrics,
           random,

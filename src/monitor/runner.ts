@@ -4,13 +4,14 @@ import pino, { type Logger } from 'pino';
 import { probeAudio } from '../audio/index.js';
 import type { Detection } from '../match/types.js';
 import { seededRandom, type Random } from './backoff.js';
-import { startCapture, type CaptureExit, type CaptureSession } from './capture.js';
+import { startCapture, type CaptureExit, type CaptureOptions, type CaptureSession } from './capture.js';
 import { ConnectionClock, Timeline } from './clock.js';
 import type { MonitorConfig } from './config.js';
 import { EvidenceRecorder } from './evidence.js';
 import { SourceSelector } from './failover.js';
 import { GapTracker, type GapChange } from './gaps.js';
 import { loggerFileStartMs } from './health.js';
+import { startHlsCapture, type Anchoring } from './hls.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorRepository } from './repository.js';
 import { SilenceDetector, type SilenceEvent } from './silence.js';
@@ -44,6 +45,11 @@ export interface RunnerOptions {
   evidenceDir: string | null;
   /** The monitor's clock, UTC ms (Date.now in production; a scaled clock for faster-than-real-time tests). */
   now?: () => number;
+  /**
+   * How many times faster than the wall clock `now` runs (1 in production; k in tests whose servers
+   * air k times faster). HLS durations are wall seconds there, while #EXT-X-PROGRAM-DATE-TIME is on `now`.
+   */
+  timeScale?: number;
   log?: Logger;
   metrics?: MonitorMetrics | null;
   random?: Random;
@@ -286,18 +292,10 @@ export class ChannelRunner {
     this.setState('connecting', source.url);
     let fixedAnchor: number | null = null;
     if (file !== null) fixedAnchor = await this.fileStartMs(file);
-    const conn: Connection = {
-      sourceIndex: index,
-      clock: new ConnectionClock(this.rate, this.cfg, fixedAnchor),
-      settled: fixedAnchor !== null,
-      placedAnchorMs: fixedAnchor,
-      onTimeline: false,
-      held: [],
-      heldEvidence: [],
-      heardSamples: 0,
-    };
-    this.evidence?.newConnection();
-    this.session = startCapture({
+    // the audio of an HLS connection anchored to its PDT comes in runs, each a connection of its own
+    // to the clock and the timeline (a fresh anchor, a new piece): see hls.ts
+    let conn = this.newConnection(index, fixedAnchor);
+    const captureOpts: CaptureOptions = {
       source,
       sampleRate: this.rate,
       evidence: this.evidence
@@ -313,7 +311,32 @@ export class ChannelRunner {
         this.metrics?.decodeErrors.inc({ channel: this.channel.id });
         this.log.debug({ ffmpeg: line }, 'ffmpeg');
       },
-    });
+    };
+    if (file !== null) this.anchoring('file', source, basename(file));
+    else if (source.kind !== 'hls') this.anchoring('arrival', source, `a ${source.kind} source`);
+    this.session =
+      source.kind === 'hls' && file === null
+        ? startHlsCapture({
+            ...captureOpts,
+            toleranceMs: this.cfg.discontinuityToleranceMs,
+            timeScale: this.opts.timeScale,
+            onAnchoring: (anchoring, detail) => this.anchoring(anchoring, source, detail),
+            onRun: (run) => {
+              if (!conn.settled && conn.clock.samples > 0) this.settle(conn);
+              conn = this.newConnection(index, run.anchorMs);
+              this.log.info(
+                {
+                  sequence: run.sequence,
+                  anchor: run.anchorMs === null ? null : new Date(run.anchorMs).toISOString(),
+                  why: run.why,
+                },
+                run.anchorMs === null
+                  ? 'HLS run without program date-time: anchored by arrival'
+                  : 'HLS run anchored to its program date-time',
+              );
+            },
+          })
+        : startCapture(captureOpts);
     if (this.stopping) void this.session.stop();
     const probeTimer = file === null && index > 0 ? setInterval(() => this.maybeProbe(index), 1000) : null;
     const exit = await this.session.exited;
@@ -322,12 +345,35 @@ export class ChannelRunner {
     if (!conn.settled) this.settle(conn);
     this.evidence?.flushFinal();
     this.metrics?.captureRestarts.inc({ channel: this.channel.id, reason: exit.reason });
-    const heardSec = conn.heardSamples / this.rate;
+    const heardSec = exit.pcmSamples / this.rate;
     this.log.info({ source: source.url, reason: exit.reason, heardSec, why: exit.message }, 'capture ended');
     if (exit.forcedKill) this.log.warn({ source: source.url }, 'ffmpeg ignored SIGTERM and was killed');
     if (!this.stopping && file === null)
       this.audioStopped(this.switchTo !== null ? 'source_switch' : 'source_down', exit.message);
     return exit;
+  }
+
+  /** A connection's (or an HLS run's) bookkeeping; `fixedAnchor`: the UTC of its first sample when known. */
+  private newConnection(sourceIndex: number, fixedAnchor: number | null): Connection {
+    this.evidence?.newConnection();
+    const latencyMs = fixedAnchor === null ? this.channel.latencySec * 1000 : 0;
+    return {
+      sourceIndex,
+      clock: new ConnectionClock(this.rate, this.cfg, fixedAnchor, latencyMs),
+      settled: fixedAnchor !== null,
+      placedAnchorMs: fixedAnchor,
+      onTimeline: false,
+      held: [],
+      heldEvidence: [],
+      heardSamples: 0,
+    };
+  }
+
+  /** Says how the connection is put on UTC: a pino line at connect, and the anchoring gauge. */
+  private anchoring(anchoring: Anchoring, source: ChannelSource, detail: string): void {
+    this.metrics?.setAnchoring(this.channel.id, anchoring);
+    const latencySec = anchoring === 'arrival' ? this.channel.latencySec : 0;
+    this.log.info({ source: source.url, anchoring, latencySec, detail }, 'clock anchoring');
   }
 
   private afterConnection(index: number, exit: CaptureExit): void {
@@ -353,8 +399,11 @@ export class ChannelRunner {
     if (candidate === null) return;
     let samples = 0;
     const need = this.cfg.recoveryProbeSec * this.rate;
-    const probe = startCapture({
-      source: this.channel.sources[candidate],
+    const source = this.channel.sources[candidate];
+    const probe = (source.kind === 'hls' ? startHlsCapture : startCapture)({
+      toleranceMs: this.cfg.discontinuityToleranceMs,
+      timeScale: this.opts.timeScale,
+      source,
       sampleRate: this.rate,
       evidence: null,
       connectTimeoutMs: this.cfg.connectTimeoutMs,

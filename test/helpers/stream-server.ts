@@ -44,6 +44,8 @@ export interface PreparedBroadcast {
   mp3Path: string;
   /** Folder with `vod.m3u8` and its AAC segments (2 s). */
   hlsDir: string;
+  /** The HLS segments in broadcast order: where each sits in the broadcast, seconds. */
+  hlsSegments: Array<{ name: string; startSec: number; endSec: number; durationSec: number }>;
   durationSec: number;
 }
 
@@ -126,7 +128,7 @@ export function prepareBroadcast(cacheDir: string, plan: BroadcastPart[]): Prepa
     execFileSync('touch', [join(dir, 'done.tmp')]);
     renameSync(join(dir, 'done.tmp'), join(dir, 'done'));
   }
-  return { parts, songs, mp3Path, hlsDir, durationSec: t };
+  return { parts, songs, mp3Path, hlsDir, hlsSegments: readVodPlaylist(hlsDir), durationSec: t };
 }
 
 export interface StreamServer {
@@ -157,17 +159,37 @@ export interface StreamServer {
 
 /**
  * Routes: /live.mp3 (live MP3), /corrupt.mp3 (live MP3 with garbage in it), /hls/live.m3u8 (live HLS,
- * sliding window, durations scaled by k), /hang (accepts and never answers), /html (a web page).
+ * sliding window, durations scaled by k; optionally with PDT, a publishing delay, lost segments), /hang (accepts and never answers), /html (a web page).
  * The broadcast starts airing when the server starts and, once over, the streams end.
  */
 export async function startStreamServer(
   b: PreparedBroadcast,
-  opts: { speed: number; originMs?: number },
+  opts: {
+    speed: number;
+    originMs?: number;
+    /**
+     * HLS: write `#EXT-X-PROGRAM-DATE-TIME` before every segment, the UTC at which its first sample
+     * aired on the server's clock (`utcOf(startSec)`).
+     */
+    programDateTime?: boolean;
+    /** HLS: publish each segment this many seconds of broadcast after it has aired (a packager's and CDN's latency). */
+    publishDelaySec?: number;
+    /**
+     * HLS: segments (by index in the broadcast) the packager lost: left out of the playlist, the
+     * segment after each marked `#EXT-X-DISCONTINUITY`.
+     */
+    dropSegments?: number[];
+  },
 ): Promise<StreamServer> {
   const speed = opts.speed;
   const mp3 = readFileSync(b.mp3Path);
   const { frames, frameSec } = indexMp3Frames(mp3);
-  const hls = readVodPlaylist(b.hlsDir);
+  const dropped = new Set(opts.dropSegments ?? []);
+  const vod = readVodPlaylist(b.hlsDir);
+  const hls = vod
+    .map((s, i) => ({ ...s, discontinuity: i > 0 && dropped.has(i - 1) }))
+    .filter((_, i) => !dropped.has(i));
+  const publishDelaySec = opts.publishDelaySec ?? 0;
   const sockets = new Set<Socket>();
   const live = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
@@ -230,7 +252,7 @@ export async function startStreamServer(
 
   const playlist = (res: ServerResponse): void => {
     const pos = positionSec();
-    const published = hls.filter((s) => s.endSec <= pos);
+    const published = hls.filter((s) => s.endSec + publishDelaySec <= pos);
     const windowed = published.slice(-20);
     const ended = published.length === hls.length;
     const first = windowed.length > 0 ? hls.indexOf(windowed[0]) : 0;
@@ -240,7 +262,12 @@ export async function startStreamServer(
       '#EXT-X-TARGETDURATION:1',
       `#EXT-X-MEDIA-SEQUENCE:${first}`,
     ];
-    for (const s of windowed) lines.push(`#EXTINF:${(s.durationSec / speed).toFixed(3)},`, `/hls/${s.name}`);
+    for (const s of windowed) {
+      if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+      if (opts.programDateTime)
+        lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(originMs + s.startSec * 1000).toISOString()}`);
+      lines.push(`#EXTINF:${(s.durationSec / speed).toFixed(3)},`, `/hls/${s.name}`);
+    }
     if (ended) lines.push('#EXT-X-ENDLIST');
     res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'no-cache' });
     res.end(lines.join('\n') + '\n');
@@ -258,7 +285,7 @@ export async function startStreamServer(
     if (path === '/hls/live.m3u8') return playlist(res);
     if (path.startsWith('/hls/seg')) {
       const seg = hls.find((s) => `/hls/${s.name}` === path);
-      if (!seg || seg.endSec > positionSec()) {
+      if (!seg || seg.endSec + publishDelaySec > positionSec()) {
         res.writeHead(404).end();
         return;
       }

@@ -142,6 +142,7 @@ export function register(program: Command): void {
           createMatcher: index ? () => new StreamMatcher(index) : null,
           evidenceDir: o.evidence === false ? null : o.evidence,
           now,
+          timeScale: o.timeScale,
           log,
           http: o.http === false ? null : parseHttp(o.http),
           seed: o.seed,
