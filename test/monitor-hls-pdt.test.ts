@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceIndex, enrollFile } from '../src/index/index.js';
-import { StreamMatcher } from '../src/match/index.js';
+import { StreamMatcher, matchFile } from '../src/match/index.js';
 import {
   Monitor,
   MonitorRepository,
@@ -113,11 +113,13 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
     });
     const plain = await startStreamServer(broadcast, { speed, originMs });
     const late = await startStreamServer(broadcast, { speed, originMs, publishDelaySec: delay });
-    servers.push(pdt, plain, late);
+    const master = await startStreamServer(broadcast, { speed, originMs, programDateTime: true });
+    servers.push(pdt, plain, late, master);
     const proxies = [
       await holdUntilFirstSegment(pdt, 2.2 + delay),
       await holdUntilFirstSegment(plain, 2.2),
       await holdUntilFirstSegment(late, 2.2 + delay),
+      await holdUntilFirstSegment(master, 2.2),
     ];
     const channels = [
       validateChannel({ id: 'hls-pdt', kind: 'tv', sources: [`${proxies[0].url}/hls/live.m3u8`] }, originMs),
@@ -129,6 +131,11 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
         { id: 'hls-latency', kind: 'tv', sources: [`${proxies[2].url}/hls/live.m3u8`], latencySec: delay },
         originMs,
       ),
+      // a master playlist: its variant is followed, PDT and all (segments published promptly)
+      validateChannel(
+        { id: 'hls-pdt-master', kind: 'tv', sources: [`${proxies[3].url}/hls/master.m3u8`] },
+        originMs,
+      ),
     ];
     for (const c of channels) await repo.saveChannel(c);
     expect((await repo.getChannel('hls-latency'))?.latencySec).toBe(delay);
@@ -137,7 +144,7 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
       channels,
       config: monitorConfig({ connectTimeoutMs: 3000, stallTimeoutMs: 2000, backoffBaseMs: 300 }),
       createMatcher: () => new StreamMatcher(index),
-      evidenceDir: null,
+      evidenceDir: join(dir, 'evidence'),
       now: pdt.now,
       timeScale: speed,
       http: { host: '127.0.0.1', port: 0 },
@@ -176,7 +183,9 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
       ),
     );
     // with PDT: the packager's 3 s are gone, and so is the fetch latency
-    for (const [song, off] of found['hls-pdt']) expect(Math.abs(off), `hls-pdt ${song}`).toBeLessThan(0.1);
+    for (const id of ['hls-pdt', 'hls-pdt-master']) {
+      for (const [song, off] of found[id]) expect(Math.abs(off), `${id} ${song}`).toBeLessThan(0.1);
+    }
     // without PDT: arrival anchoring as before, late by the publication latency (never early)
     for (const [song, off] of found['hls-plain']) {
       expect(off, `hls-plain ${song}`).toBeGreaterThan(-0.05);
@@ -199,9 +208,30 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
     expect(Math.abs(rel(hole[0].endMs) - segEnd), `gap to ${rel(hole[0].endMs)}`).toBeLessThan(0.1);
     expect(gaps.filter((g) => g.reason === 'discontinuity' || g.reason === 'source_down')).toHaveLength(1);
 
-    expect(metricsText).toMatch(
-      /tyndau_clock_anchoring\{channel="hls-pdt",anchoring="program_date_time"\} 1/,
-    );
+    // the air-check clips are stamped by the same anchors: each song begins in its clip where the
+    // clip's time says (song B's clip jumps over the lost segment, after the song's start)
+    const rows = await store.db
+      .selectFrom('detections')
+      .select(['recording_id', 'start_ms', 'evidence_path', 'evidence_start_ms'])
+      .where('channel_id', '=', 'hls-pdt')
+      .execute();
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      // (matching a file does not stitch: song B's clip is found in two parts, either side of the hole)
+      const inClip = await matchFile(index, r.evidence_path!);
+      expect([...new Set(inClip.map((d) => d.recording))]).toEqual([r.recording_id]);
+      const expectedSec = (r.start_ms - r.evidence_start_ms!) / 1000;
+      expect(
+        Math.abs(inClip[0].start - expectedSec),
+        `${r.recording_id} at ${inClip[0].start} s in its clip`,
+      ).toBeLessThan(0.3);
+    }
+
+    for (const id of ['hls-pdt', 'hls-pdt-master']) {
+      expect(metricsText).toContain(
+        `tyndau_clock_anchoring{channel="${id}",anchoring="program_date_time"} 1`,
+      );
+    }
     expect(metricsText).toMatch(/tyndau_clock_anchoring\{channel="hls-plain",anchoring="arrival"\} 1/);
     expect(metricsText).toMatch(/tyndau_clock_anchoring\{channel="hls-latency",anchoring="arrival"\} 1/);
     // the old path does not re-time a PDT connection: its anchor is not an estimate

@@ -159,7 +159,8 @@ export interface StreamServer {
 
 /**
  * Routes: /live.mp3 (live MP3), /corrupt.mp3 (live MP3 with garbage in it), /hls/live.m3u8 (live HLS,
- * sliding window, durations scaled by k; optionally with PDT, a publishing delay, lost segments), /hang (accepts and never answers), /html (a web page).
+ * sliding window, durations scaled by k; optionally with PDT, a publishing delay, lost segments;
+ * /hls/master.m3u8 names it as its one variant), /hang (accepts and never answers), /html (a web page).
  * The broadcast starts airing when the server starts and, once over, the streams end.
  */
 export async function startStreamServer(
@@ -283,6 +284,11 @@ export async function startStreamServer(
     if (path === '/live.mp3') return streamMp3(req, res, false);
     if (path === '/corrupt.mp3') return streamMp3(req, res, true);
     if (path === '/hls/live.m3u8') return playlist(res);
+    if (path === '/hls/master.m3u8') {
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+      res.end('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=96000,CODECS="mp4a.40.2"\nlive.m3u8\n');
+      return;
+    }
     if (path.startsWith('/hls/seg')) {
       const seg = hls.find((s) => `/hls/${s.name}` === path);
       if (!seg || seg.endSec + publishDelaySec > positionSec()) {
