@@ -171,17 +171,6 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
       ).toEqual(['song-a', 'song-b', 'song-c']);
       found[c.id] = offsets(dets, originMs);
     }
-    console.log(
-      'offsets (s, + = late):',
-      JSON.stringify(
-        Object.fromEntries(
-          Object.entries(found).map(([k, v]) => [
-            k,
-            Object.fromEntries([...v].map(([s, o]) => [s, Math.round(o * 1000) / 1000])),
-          ]),
-        ),
-      ),
-    );
     // with PDT: the packager's 3 s are gone, and so is the fetch latency
     for (const id of ['hls-pdt', 'hls-pdt-master']) {
       for (const [song, off] of found[id]) expect(Math.abs(off), `${id} ${song}`).toBeLessThan(0.1);
@@ -234,6 +223,18 @@ describe('HLS anchored to #EXT-X-PROGRAM-DATE-TIME', () => {
     }
     expect(metricsText).toMatch(/tyndau_clock_anchoring\{channel="hls-plain",anchoring="arrival"\} 1/);
     expect(metricsText).toMatch(/tyndau_clock_anchoring\{channel="hls-latency",anchoring="arrival"\} 1/);
+    // the latency the PDT took out: the 3 s of publishing delay and the fetch, or the fetch alone
+    const latency = (id: string): number =>
+      Number(
+        new RegExp(`tyndau_clock_pdt_latency_seconds\\{channel="${id}"\\} ([-\\d.e]+)`).exec(
+          metricsText,
+        )?.[1],
+      );
+    expect(latency('hls-pdt')).toBeGreaterThan(delay);
+    expect(latency('hls-pdt')).toBeLessThan(delay + 1.5);
+    expect(latency('hls-pdt-master')).toBeGreaterThan(0);
+    expect(latency('hls-pdt-master')).toBeLessThan(1.5);
+    expect(metricsText).not.toMatch(/tyndau_clock_pdt_latency_seconds\{channel="hls-plain"\}/);
     // the old path does not re-time a PDT connection: its anchor is not an estimate
     expect(metricsText).not.toMatch(/tyndau_clock_retimed_seconds_total\{channel="hls-pdt"\} [1-9]/);
   });

@@ -84,6 +84,12 @@ export class MonitorMetrics {
     labelNames: ['channel', 'anchoring'],
     registers: [this.registry],
   });
+  readonly pdtLatency = new Gauge({
+    name: 'tyndau_clock_pdt_latency_seconds',
+    help: "HLS anchored to #EXT-X-PROGRAM-DATE-TIME: the least delay between a chunk's airing (by its PDT) and its arrival in the current run, the latency the PDT takes out of the times",
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
   readonly decodeErrors = new Counter({
     name: 'tyndau_capture_error_lines_total',
     help: 'Error lines printed by ffmpeg (corrupt input shows here)',

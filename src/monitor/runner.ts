@@ -73,7 +73,11 @@ interface Connection {
   /** PCM held while the anchor settles. */
   held: Float32Array[];
   heldEvidence: Buffer[];
-  heardSamples: number;
+  /**
+   * An HLS run anchored to its PDT: the least delay (monitor clock) between a chunk's airing, by
+   * that anchor, and its arrival; the delivery latency the PDT took out (null for other connections).
+   */
+  pdtLatencyMs: number | null;
 }
 
 /**
@@ -323,7 +327,7 @@ export class ChannelRunner {
             onAnchoring: (anchoring, detail) => this.anchoring(anchoring, source, detail),
             onRun: (run) => {
               if (!conn.settled && conn.clock.samples > 0) this.settle(conn);
-              conn = this.newConnection(index, run.anchorMs);
+              conn = this.newConnection(index, run.anchorMs, run.anchorMs !== null);
               this.log.info(
                 {
                   sequence: run.sequence,
@@ -354,7 +358,7 @@ export class ChannelRunner {
   }
 
   /** A connection's (or an HLS run's) bookkeeping; `fixedAnchor`: the UTC of its first sample when known. */
-  private newConnection(sourceIndex: number, fixedAnchor: number | null): Connection {
+  private newConnection(sourceIndex: number, fixedAnchor: number | null, pdt = false): Connection {
     this.evidence?.newConnection();
     const latencyMs = fixedAnchor === null ? this.channel.latencySec * 1000 : 0;
     return {
@@ -365,7 +369,7 @@ export class ChannelRunner {
       onTimeline: false,
       held: [],
       heldEvidence: [],
-      heardSamples: 0,
+      pdtLatencyMs: pdt ? Number.POSITIVE_INFINITY : null,
     };
   }
 
@@ -437,8 +441,9 @@ export class ChannelRunner {
 
   private onPcm(conn: Connection, pcm: Float32Array): void {
     const index = conn.clock.samples;
-    conn.clock.onChunk(pcm.length, this.now());
-    conn.heardSamples += pcm.length;
+    const arrivalMs = this.now();
+    conn.clock.onChunk(pcm.length, arrivalMs);
+    if (conn.pdtLatencyMs !== null) this.pdtLatency(conn, arrivalMs);
     if (!conn.settled) {
       conn.held.push(pcm);
       const heldSec = conn.held.reduce((s, c) => s + c.length, 0) / this.rate;
@@ -447,6 +452,26 @@ export class ChannelRunner {
       return;
     }
     this.process(conn, pcm, this.placedUtc(conn, index));
+  }
+
+  /**
+   * How late a PDT run's audio arrives after it aired: the latency its PDT takes out of the times
+   * (a gauge). Audio cannot arrive before it aired: a PDT ahead of the monitor's clock is a wrong
+   * clock at the packager (or here), and is said so once per run.
+   */
+  private pdtLatency(conn: Connection, arrivalMs: number): void {
+    const lagMs = arrivalMs - conn.clock.timeOfSample(conn.clock.samples);
+    const before = conn.pdtLatencyMs!;
+    if (lagMs >= before) return;
+    conn.pdtLatencyMs = lagMs;
+    this.metrics?.pdtLatency.set({ channel: this.channel.id }, lagMs / 1000);
+    const tolerance = -this.cfg.discontinuityToleranceMs;
+    if (lagMs < tolerance && before >= tolerance) {
+      this.log.warn(
+        { aheadSec: Math.round(-lagMs) / 1000 },
+        "HLS program date-time is ahead of the monitor's clock: audio cannot arrive before it aired; check the packager's clock (and this one's)",
+      );
+    }
   }
 
   /** The anchor has settled: place the held audio with it, then the held evidence. */
