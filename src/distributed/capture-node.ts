@@ -39,6 +39,8 @@ export interface CaptureNodeOptions {
   evidenceDir: string | null;
   /** The monitor clock (Date.now, or a scaled clock in tests). */
   now?: () => number;
+  /** How many times faster than the wall clock `now` runs (see RunnerOptions.timeScale). */
+  timeScale?: number;
   log?: Logger;
   http?: { host: string; port: number } | null;
   seed?: number;
@@ -185,6 +187,7 @@ export class CaptureNode {
         matcher: batcher,
         evidenceDir: o.evidenceDir,
         now: o.now,
+        timeScale: o.timeScale,
         log: this.log,
         metrics: this.metrics,
         random,

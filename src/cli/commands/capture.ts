@@ -178,6 +178,7 @@ export function register(program: Command): void {
         spoolDir: d.spoolDir,
         evidenceDir: d.evidenceDir,
         now: monitorClock(o.timeScale, o.timeOrigin),
+        timeScale: o.timeScale,
         log,
         http: o.http === false ? null : parseHttp(o.http),
         seed: o.seed,
