@@ -22,7 +22,9 @@ export interface HlsCaptureOptions extends CaptureOptions {
   /**
    * Called before the first PCM of each run of contiguous segments, with the UTC at which its first
    * sample aired (the first segment's PDT), or null when that segment has none (arrival anchoring).
-   * Never called when the playlist carries no PDT: ffmpeg then reads the HLS itself, as it always did.
+   * Never called when the playlist carries no PDT: ffmpeg then reads the HLS itself, as it always did
+   * (called once more with null if the first run's ffmpeg cannot decode the segments and ffmpeg's own
+   * HLS demuxer takes over the connection).
    */
   onRun?: (run: { anchorMs: number | null; sequence: number; why: string }) => void;
   /** Called once it is known how the connection is anchored, with why. */
@@ -209,7 +211,14 @@ export function startHlsCapture(opts: HlsCaptureOptions): CaptureSession {
     }
     opts.onAnchoring?.('program_date_time', media.url);
     try {
-      return await follow(media.url, media.playlist);
+      const exit = await follow(media.url, media.playlist);
+      if (exit.reason !== 'failed' || totals.pcmSamples > 0 || stopReason) return exit;
+      // segments ffmpeg could not decode from stdin: rather a channel heard with arrival times than
+      // one not heard at all, so ffmpeg reads the HLS itself for this connection
+      opts.onAnchoring?.('arrival', `the segments did not decode from stdin (${exit.message})`);
+      opts.onRun?.({ anchorMs: null, sequence: -1, why: "ffmpeg's own HLS demuxer instead" });
+      current = startCapture(opts);
+      return current.exited;
     } catch (err) {
       // a run still going is stopped (its exit is accounted by follow's own watch on it)
       await (current as CaptureSession | null)?.stop('failed');
