@@ -1,8 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HASH_SPACE } from '../src/fingerprint/index.js';
+import { HASH_SPACE, MATCH, QUANT, type Peak } from '../src/fingerprint/index.js';
+import { freqUnitsToHz } from '../src/fingerprint/peaks.js';
+import { BIN_HZ, MIN_BIN, NUM_BINS } from '../src/fingerprint/stft.js';
 import { PostingTable, type PostingList } from '../src/index/postings.js';
-import { halfDbStep } from '../src/match/evidence.js';
+import {
+  SpectrumHistory,
+  halfDbStep,
+  rankEvidence,
+  spanEvidence,
+  type Alignment,
+} from '../src/match/evidence.js';
 import { BinSieve } from '../src/match/tables.js';
 
 describe('level quantisation of the spectrum history', () => {
@@ -119,5 +127,82 @@ describe('posting table', () => {
       ),
       { numRuns: 12 }, // each build allocates the full hash table (19 MB)
     );
+  });
+});
+
+describe('rank evidence of a reference in the query spectrum', () => {
+  const FRAMES = 700;
+  /** A deterministic generator (LCG) for the synthetic spectra. */
+  const lcg = (seed: number) => {
+    let s = seed >>> 0;
+    return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  };
+  /** Reference peaks at random places in reference frames 0..300, with their query bins at pitch 0. */
+  const referencePeaks = (rand: () => number, count = 60): Peak[] => {
+    const peaks: Peak[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = Math.floor(rand() * 300) * QUANT.timeUnitsPerFrame;
+      const f = Math.floor(200 + rand() * 4000);
+      peaks.push({ t, f });
+    }
+    return peaks.sort((a, b) => a.t - b.t);
+  };
+  const binOf = (p: Peak) => Math.round(freqUnitsToHz(p.f) / BIN_HZ) - MIN_BIN;
+  /**
+   * Noise spectra; `tones` strong random tones per frame (a dense, busy query); the reference's
+   * peaks added (`level`, 15 dB above the noise by default) at query frame 200 + reference frame when `aired`.
+   */
+  const query = (rand: () => number, peaks: Peak[], aired: boolean, tones: number, level = 3e-5) => {
+    const h = new SpectrumHistory(FRAMES);
+    const spectra = Array.from({ length: FRAMES }, () =>
+      Float32Array.from({ length: NUM_BINS }, () => 1e-6 * (0.2 + rand())),
+    );
+    for (const s of spectra)
+      for (let k = 0; k < tones; k++) s[Math.floor(rand() * NUM_BINS)] += 3e-5 * (0.5 + rand());
+    if (aired) for (const p of peaks) spectra[200 + p.t / QUANT.timeUnitsPerFrame][binOf(p)] += level;
+    spectra.forEach((s, i) => h.add(i, s));
+    return h;
+  };
+  const al = (a: number): Alignment => ({ a, b: 1, pitchUnits: 0, refFrames: 300 });
+
+  it('stands far above chance where the reference airs, and near chance off it or without it', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const rand = lcg(seed);
+      const peaks = referencePeaks(rand);
+      const h = query(rand, peaks, true, 0);
+      const on = rankEvidence(h, peaks, al(200), 200, 500)!;
+      expect(on.z).toBeGreaterThan(8);
+      expect(on.mean).toBeGreaterThan(0.9);
+      // 23 frames off: not one of the baseline shifts, so this is a fair chance alignment
+      const off = rankEvidence(h, peaks, al(223), 223, 523)!;
+      expect(Math.abs(off.z)).toBeLessThan(3);
+      const none = rankEvidence(query(lcg(seed + 100), peaks, false, 0), peaks, al(200), 200, 500)!;
+      expect(Math.abs(none.z)).toBeLessThan(3);
+      expect(none.n).toBeGreaterThan(40);
+    }
+  });
+
+  it('is not saturated by a busy query where most positions pass a fixed contrast threshold', () => {
+    // a short airing (20 reference peaks) in a dense query: a presence count cannot beat a chance
+    // rate of p by more than sqrt(n (1 - p) / p) standard deviations, however clearly the peaks stand
+    for (let seed = 7; seed < 10; seed++) {
+      const rand = lcg(seed);
+      const peaks = referencePeaks(rand, 20);
+      const h = query(rand, peaks, true, 150, 1e-4);
+      const presence = spanEvidence(h, peaks, al(200), 200, 500)!;
+      expect(presence.chance).toBeGreaterThan(0.5);
+      expect(presence.z).toBeLessThan(4);
+      const rank = rankEvidence(h, peaks, al(200), 200, 500)!;
+      expect(rank.z).toBeGreaterThan(Math.max(MATCH.verifyMinZ, presence.z + 2));
+      expect(Math.abs(rankEvidence(h, peaks, al(223), 223, 523)!.z)).toBeLessThan(3);
+    }
+  });
+
+  it('gives no verdict on too few peaks or a span no longer in the history', () => {
+    const rand = lcg(3);
+    const peaks = referencePeaks(rand);
+    const h = query(rand, peaks, true, 0);
+    expect(rankEvidence(h, peaks.slice(0, 5), al(200), 200, 500)).toBeUndefined();
+    expect(rankEvidence(h, peaks, al(5000), 5000, 5300)).toBeUndefined();
   });
 });

@@ -80,6 +80,6 @@ export const MATCH = {
    * chance is scored as if it had verifyBonusPoints more points.
    */
   verifyMinPoints: 12,
-  verifyMinZ: 4,
+  verifyMinZ: 5.5,
   verifyBonusPoints: 10,
 } as const;

@@ -225,6 +225,97 @@ export function spanEvidence(
 }
 
 /**
+ * Off-alignment positions each reference peak is compared with in rankEvidence(): in time (frames,
+ * not multiples of one another, so that a steady beat cannot line them all up) and in frequency (bins).
+ */
+const RANK_SHIFTS: ReadonlyArray<readonly [number, number]> = [
+  [37, 0],
+  [-37, 0],
+  [53, 0],
+  [-53, 0],
+  [79, 0],
+  [-79, 0],
+  [106, 0],
+  [-106, 0],
+  [0, 5],
+  [0, -5],
+  [0, 8],
+  [0, -8],
+];
+/** A peak is ranked only against at least this many off-alignment positions still in the history. */
+const RANK_MIN_COMPARISONS = 6;
+/** Peaks needed for a rank verdict. */
+const RANK_MIN_PEAKS = 8;
+
+/** The reference's presence in a span of the query, each peak ranked against itself off the alignment. */
+export interface RankEvidence {
+  /** Reference peaks ranked. */
+  n: number;
+  /** Mean rank: the share of off-alignment positions where the query's contrast is lower (ties half); 0.5 by chance. */
+  mean: number;
+  /** Standard deviations by which the summed ranks beat chance. */
+  z: number;
+}
+
+/**
+ * A paired, rank-based test of the reference in [fromQ, toQ) of the query: each reference peak's
+ * contrast at its aligned position is ranked against the same peak's contrast at RANK_SHIFTS off the
+ * alignment. Under chance (the query holds other sound) the aligned contrast is just one more draw, its
+ * rank uniform; where the reference plays, it ranks near the top. Unlike spanEvidence's presence count
+ * against one pooled chance rate, nothing saturates: a dense query (music under speech, where 60-70 % of
+ * positions pass a fixed contrast threshold anyway) still shows the aligned peaks ranking high, and each
+ * peak is its own control (a loud passage or a harmonic voice lifts the aligned and the off positions
+ * alike). Undefined with fewer than RANK_MIN_PEAKS peaks in the history.
+ */
+export function rankEvidence(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  fromQ: number,
+  toQ: number,
+): RankEvidence | undefined {
+  const r0 = (fromQ - al.a) / al.b;
+  const r1 = (toQ - al.a) / al.b;
+  let lo = 0;
+  let hi = peaks.length;
+  const t0 = Math.min(r0, r1) * TU;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (peaks[mid].t < t0) lo = mid + 1;
+    else hi = mid;
+  }
+  const t1 = Math.max(r0, r1) * TU;
+  let n = 0;
+  let sum = 0;
+  let variance = 0;
+  for (let i = lo; i < peaks.length && peaks[i].t < t1; i++) {
+    const p = peaks[i];
+    const q = Math.round(al.a + (al.b * p.t) / TU);
+    const bin = Math.round(freqUnitsToHz(p.f + al.pitchUnits) / BIN_HZ) - MIN_BIN;
+    if (bin < 0 || bin >= NUM_BINS) continue;
+    const on = h.contrast(q, bin);
+    if (on === undefined) continue;
+    let below = 0;
+    let k = 0;
+    for (const [dq, db] of RANK_SHIFTS) {
+      const b = bin + db;
+      if (b < 0 || b >= NUM_BINS) continue;
+      const off = h.contrast(q + dq, b);
+      if (off === undefined) continue;
+      k++;
+      below += off < on ? 1 : off === on ? 0.5 : 0;
+    }
+    if (k < RANK_MIN_COMPARISONS) continue;
+    n++;
+    sum += below / k;
+    // variance of a discrete uniform rank among k + 1 exchangeable values, scaled to 0..1
+    variance += ((k + 1) * (k + 1) - 1) / (12 * k * k);
+  }
+  if (n < RANK_MIN_PEAKS) return undefined;
+  return { n, mean: sum / n, z: (sum - n / 2) / Math.sqrt(variance) };
+}
+
+/**
  * Moves an airing's edge outward while the reference is still visibly in the query. A window of
  * WINDOW_FRAMES slides outward in STEP_FRAMES steps; where the share of the reference's peaks present
  * at the aligned positions beats chance (spanEvidence) by Z_PRESENT standard deviations, the edge

@@ -13,7 +13,7 @@ import {
 import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
 import { BinSieve, StampSet } from './tables.js';
-import { SpectrumHistory, extendEdge, spanEvidence, type Alignment } from './evidence.js';
+import { SpectrumHistory, extendEdge, rankEvidence, type Alignment } from './evidence.js';
 import { confidenceOf, finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
@@ -489,7 +489,7 @@ export class StreamMatcher {
   /**
    * A short airing (a jingle, a few seconds of a bed under speech) has too few matched points to be
    * believed on their count alone. If the reference's peaks are visibly in the query spectrum along
-   * the track's alignment, far beyond chance (spanEvidence), the track counts MATCH.verifyBonusPoints
+   * the track's alignment, far beyond chance (rankEvidence), the track counts MATCH.verifyBonusPoints
    * more points. Needs the spectrum (PCM input): peaks-only matching skips it.
    */
   private verify(t: Track, fit: TrackFit, d: Detection): void {
@@ -498,7 +498,7 @@ export class StreamMatcher {
     const peaks = this.source.lookup.referencePeaks?.(t.rec);
     const al = peaks && this.alignment(t, fit.b, fit.a, fit.pitchUnits);
     if (!peaks || !al) return;
-    const ev = spanEvidence(this.history, peaks, al, fit.startF, fit.endF);
+    const ev = rankEvidence(this.history, peaks, al, fit.startF, fit.endF);
     if (ev && ev.z >= MATCH.verifyMinZ)
       d.confidence = Math.max(d.confidence, confidenceOf(points + MATCH.verifyBonusPoints));
   }
