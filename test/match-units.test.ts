@@ -12,6 +12,8 @@ import {
   type Alignment,
 } from '../src/match/evidence.js';
 import { BinSieve } from '../src/match/tables.js';
+import { confidenceOf } from '../src/match/track.js';
+import { spectrumMatters, spectrumVerdict } from '../src/match/verdict.js';
 
 describe('level quantisation of the spectrum history', () => {
   const f32 = new Float32Array(1);
@@ -204,5 +206,34 @@ describe('rank evidence of a reference in the query spectrum', () => {
     const h = query(rand, peaks, true, 0);
     expect(rankEvidence(h, peaks.slice(0, 5), al(200), 200, 500)).toBeUndefined();
     expect(rankEvidence(h, peaks, al(5000), 5000, 5300)).toBeUndefined();
+  });
+});
+
+describe('spectrum verdict of a weak track', () => {
+  const { verifyMinPoints, verifyMinZ, vetoBelowPoints, vetoMaxZ, verifyBonusPoints } = MATCH;
+
+  it('vetoes tracks below vetoBelowPoints whose reference does not stand out, and only those', () => {
+    expect(spectrumVerdict(20, 0.6, vetoMaxZ - 0.1)).toBe(0);
+    expect(spectrumVerdict(vetoBelowPoints - 1, 0.98, 0)).toBe(0);
+    expect(spectrumVerdict(vetoBelowPoints, 0.99, 0)).toBe(0.99);
+    expect(spectrumVerdict(20, 0.6, vetoMaxZ)).toBe(0.6);
+    expect(spectrumMatters(vetoBelowPoints - 1, 0.98)).toBe(true);
+    expect(spectrumMatters(vetoBelowPoints, 0.99)).toBe(false);
+  });
+
+  it('verifies short airings from verifyMinPoints points when the reference stands far above chance', () => {
+    const c = confidenceOf(verifyMinPoints);
+    expect(spectrumVerdict(verifyMinPoints, c, verifyMinZ)).toBe(
+      confidenceOf(verifyMinPoints + verifyBonusPoints),
+    );
+    expect(spectrumVerdict(verifyMinPoints, c, verifyMinZ - 0.1)).toBe(c);
+    expect(spectrumVerdict(verifyMinPoints - 1, confidenceOf(verifyMinPoints - 1), 20)).toBe(
+      confidenceOf(verifyMinPoints - 1),
+    );
+  });
+
+  it('changes nothing without a verdict of the spectrum (too few peaks, or peaks-only input)', () => {
+    expect(spectrumVerdict(8, 0.01, undefined)).toBe(0.01);
+    expect(spectrumVerdict(14, 0.2, undefined)).toBe(0.2);
   });
 });

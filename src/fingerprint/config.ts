@@ -82,4 +82,11 @@ export const MATCH = {
   verifyMinPoints: 12,
   verifyMinZ: 5.5,
   verifyBonusPoints: 10,
+  /**
+   * Spectrum veto (docs/recognition.md): a track of fewer than vetoBelowPoints points (confidence
+   * below 0.99) whose reference peaks rank less than vetoMaxZ standard deviations above chance in the
+   * query spectrum gets confidence 0.
+   */
+  vetoBelowPoints: 31,
+  vetoMaxZ: 3,
 } as const;

@@ -14,7 +14,8 @@ import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
 import { BinSieve, StampSet } from './tables.js';
 import { SpectrumHistory, extendEdge, rankEvidence, type Alignment } from './evidence.js';
-import { confidenceOf, finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
+import { spectrumMatters, spectrumVerdict } from './verdict.js';
+import { finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -36,8 +37,6 @@ const CONTINUE_VOTES = 2;
 /** A detection inside another recording's airing, by this margin both sides, at a fraction of its density, is dropped. */
 const CONTAIN_MARGIN_SEC = 1;
 const CONTAIN_DENSITY = 1.5;
-/** Tracks already this confident are not verified (it could not change their fate). */
-const VERIFY_BELOW = 0.9;
 /** Samples processed per step of push(): one second. */
 const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 /** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
@@ -53,7 +52,7 @@ export interface HasLookup {
 export interface MatcherOptions {
   /** Detections below this confidence are not reported. Default MATCH.minConfidence. */
   minConfidence?: number;
-  /** Spectrum verification of short airings (see verify()). Default true; off only to measure its effect. */
+  /** Spectrum checks of weak tracks (see checkSpectrum()). Default true; off only to measure their effect. */
   verifyShort?: boolean;
 }
 
@@ -487,20 +486,19 @@ export class StreamMatcher {
   }
 
   /**
-   * A short airing (a jingle, a few seconds of a bed under speech) has too few matched points to be
-   * believed on their count alone. If the reference's peaks are visibly in the query spectrum along
-   * the track's alignment, far beyond chance (rankEvidence), the track counts MATCH.verifyBonusPoints
-   * more points. Needs the spectrum (PCM input): peaks-only matching skips it.
+   * The query spectrum checked along a weak track's alignment (rankEvidence): a veto of hash
+   * coincidences and a verification of short airings (spectrumVerdict). Needs the spectrum (PCM
+   * input): peaks-only matching skips both.
    */
-  private verify(t: Track, fit: TrackFit, d: Detection): void {
+  private checkSpectrum(t: Track, fit: TrackFit, d: Detection): void {
     const points = fit.inliers.length;
-    if (points < MATCH.verifyMinPoints) return;
+    // peaks-only input keeps no spectrum: do not fetch reference peaks for nothing
+    if (!spectrumMatters(points, d.confidence) || !this.history.has(Math.floor(fit.endF))) return;
     const peaks = this.source.lookup.referencePeaks?.(t.rec);
     const al = peaks && this.alignment(t, fit.b, fit.a, fit.pitchUnits);
     if (!peaks || !al) return;
     const ev = rankEvidence(this.history, peaks, al, fit.startF, fit.endF);
-    if (ev && ev.z >= MATCH.verifyMinZ)
-      d.confidence = Math.max(d.confidence, confidenceOf(points + MATCH.verifyBonusPoints));
+    d.confidence = spectrumVerdict(points, d.confidence, ev?.z);
   }
 
   /** Votes of this track's recording at a consistent offset, inside its span. */
@@ -562,7 +560,7 @@ export class StreamMatcher {
       if (fit) this.refineEnd(t, fit);
       const d = finaliseTrack(t, fit);
       // independent of minConfidence, so that the confidence means the same at any threshold
-      if (d && fit && this.verifyShort && d.confidence < VERIFY_BELOW) this.verify(t, fit, d);
+      if (d && fit && this.verifyShort) this.checkSpectrum(t, fit, d);
       if (!d || d.confidence < this.minConfidence) continue;
       const points = t.tq.length;
       // a weaker track of the same recording over the same airtime is a repeated section: drop it
