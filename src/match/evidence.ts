@@ -135,6 +135,24 @@ export interface Presence {
   total: number;
 }
 
+/**
+ * The reference peaks whose predicted query frames fall in [fromQ, toQ): the index of the first and
+ * the time (time units) the range ends before.
+ */
+function referenceRange(peaks: readonly Peak[], al: Alignment, fromQ: number, toQ: number): [number, number] {
+  const r0 = (fromQ - al.a) / al.b;
+  const r1 = (toQ - al.a) / al.b;
+  const t0 = Math.min(r0, r1) * TU;
+  let lo = 0;
+  let hi = peaks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (peaks[mid].t < t0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [lo, Math.max(r0, r1) * TU];
+}
+
 /** Reference peaks with predicted query frames in [fromQ, toQ) and how many are visible in the query. */
 export function presence(
   h: SpectrumHistory,
@@ -145,20 +163,9 @@ export function presence(
   shift: number,
   binShift = 0,
 ): Presence | undefined {
-  // reference frames whose prediction falls in the range
-  const r0 = (fromQ - shift - al.a) / al.b;
-  const r1 = (toQ - shift - al.a) / al.b;
-  let lo = 0;
-  let hi = peaks.length;
-  const t0 = Math.min(r0, r1) * TU;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (peaks[mid].t < t0) lo = mid + 1;
-    else hi = mid;
-  }
+  const [lo, t1] = referenceRange(peaks, al, fromQ - shift, toQ - shift);
   let present = 0;
   let total = 0;
-  const t1 = Math.max(r0, r1) * TU;
   for (let i = lo; i < peaks.length && peaks[i].t < t1; i++) {
     const p = peaks[i];
     const q = Math.round(al.a + (al.b * p.t) / TU + shift);
@@ -274,17 +281,7 @@ export function rankEvidence(
   fromQ: number,
   toQ: number,
 ): RankEvidence | undefined {
-  const r0 = (fromQ - al.a) / al.b;
-  const r1 = (toQ - al.a) / al.b;
-  let lo = 0;
-  let hi = peaks.length;
-  const t0 = Math.min(r0, r1) * TU;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (peaks[mid].t < t0) lo = mid + 1;
-    else hi = mid;
-  }
-  const t1 = Math.max(r0, r1) * TU;
+  const [lo, t1] = referenceRange(peaks, al, fromQ, toQ);
   let n = 0;
   let sum = 0;
   let variance = 0;
