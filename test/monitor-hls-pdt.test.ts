@@ -3,13 +3,11 @@
 // segment 3 s late (and loses one) is timed by its PDT to within 0.1 s; without PDT the old path
 // (ffmpeg reads the HLS, arrival anchoring) is unchanged; a channel's latencySec takes a known delay
 // off arrival-anchored times.
-import { mkdtempSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceIndex, enrollFile } from '../src/index/index.js';
+import type { ReferenceIndex } from '../src/index/index.js';
 import { StreamMatcher, matchFile } from '../src/match/index.js';
 import {
   Monitor,
@@ -18,14 +16,9 @@ import {
   validateChannel,
   type AiredDetection,
 } from '../src/monitor/index.js';
-import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
-import {
-  LIVE_TEST_PLAN,
-  prepareBroadcast,
-  startStreamServer,
-  type PreparedBroadcast,
-  type StreamServer,
-} from './helpers/stream-server.js';
+import type { Store } from '../src/store/index.js';
+import { startStreamServer, type PreparedBroadcast, type StreamServer } from './helpers/stream-server.js';
+import { openLiveFixture, type LiveFixture } from './helpers/live-fixture.js';
 
 let broadcast: PreparedBroadcast;
 let dir: string;
@@ -34,23 +27,16 @@ let store: Store;
 let repo: MonitorRepository;
 const servers: StreamServer[] = [];
 
+let fixture: LiveFixture | undefined;
+
 beforeAll(async () => {
-  broadcast = prepareBroadcast(
-    join(tmpdir(), 'tyndau-test-cache'),
-    LIVE_TEST_PLAN.map((p) => ({ ...p })),
-  );
-  dir = mkdtempSync(join(tmpdir(), 'tyndau-monitor-hls-pdt-'));
-  index = ReferenceIndex.open(join(dir, 'fingerprints'));
-  for (const [id, path] of broadcast.songs) await enrollFile(index, path, { id });
-  store = openStore({ url: `sqlite:${join(dir, 'tyndau.db')}` });
-  await migrateToLatest(store);
-  repo = new MonitorRepository(store.db);
+  fixture = await openLiveFixture('monitor-hls-pdt');
+  ({ broadcast, dir, index, store, repo } = fixture);
 });
 
 afterAll(async () => {
   for (const s of servers) await s.close();
-  await store?.close();
-  index?.close();
+  await fixture?.close();
 });
 
 /**

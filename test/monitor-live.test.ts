@@ -3,14 +3,13 @@
 // Every registered recording must be found once, at the UTC it aired.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeAudio } from '../src/audio/index.js';
-import { ReferenceIndex, enrollFile } from '../src/index/index.js';
+import type { ReferenceIndex } from '../src/index/index.js';
 import { StreamMatcher, matchFile } from '../src/match/index.js';
 import {
   ChannelRunner,
@@ -23,17 +22,11 @@ import {
   zonedTimeToUtcMs,
   type AiredDetection,
 } from '../src/monitor/index.js';
-import { migrateToLatest, openStore, type Store } from '../src/store/index.js';
-import {
-  prepareBroadcast,
-  startStreamServer,
-  LIVE_TEST_PLAN,
-  type PreparedBroadcast,
-  type StreamServer,
-} from './helpers/stream-server.js';
+import type { Store } from '../src/store/index.js';
+import { startStreamServer, type PreparedBroadcast, type StreamServer } from './helpers/stream-server.js';
+import { openLiveFixture, type LiveFixture } from './helpers/live-fixture.js';
 
-// A 5-35, B 40-100, C 105-135, silence 135-147, unregistered music around them
-const PLAN = LIVE_TEST_PLAN;
+// LIVE_TEST_PLAN: A 5-35, B 40-100, C 105-135, silence 135-147, unregistered music around them
 
 let broadcast: PreparedBroadcast;
 let dir: string;
@@ -43,24 +36,16 @@ let store: Store;
 let repo: MonitorRepository;
 const servers: StreamServer[] = [];
 
+let fixture: LiveFixture | undefined;
+
 beforeAll(async () => {
-  broadcast = prepareBroadcast(
-    join(tmpdir(), 'tyndau-test-cache'),
-    PLAN.map((p) => ({ ...p })),
-  );
-  dir = mkdtempSync(join(tmpdir(), 'tyndau-monitor-live-'));
-  indexDir = join(dir, 'fingerprints');
-  index = ReferenceIndex.open(indexDir);
-  for (const [id, path] of broadcast.songs) await enrollFile(index, path, { id });
-  store = openStore({ url: `sqlite:${join(dir, 'tyndau.db')}` });
-  await migrateToLatest(store);
-  repo = new MonitorRepository(store.db);
+  fixture = await openLiveFixture('monitor-live');
+  ({ broadcast, dir, indexDir, index, store, repo } = fixture);
 });
 
 afterAll(async () => {
   for (const s of servers) await s.close();
-  await store?.close();
-  index?.close();
+  await fixture?.close();
 });
 
 /** Truth: where each registered song sits in the broadcast, seconds. */
