@@ -76,6 +76,14 @@ describe('bin sieve', () => {
     );
   });
 
+  it('finds a pair whose left bin is the right-hand neighbour of an earlier pair', () => {
+    // 5+6 and 6+7 both reach 3; 6 is first met as 5's neighbour (a case fast-check found)
+    expect(new BinSieve(1 << 10).pairs(Int32Array.from([5, 5, 6, 7, 7]), 0, 5, 3)).toEqual([
+      [5, 3],
+      [6, 3],
+    ]);
+  });
+
   it('counts only the given range and leaves no state behind', () => {
     const sieve = new BinSieve(16);
     const bins = Int32Array.from([7, 7, 7, 8, 8, 1, 1, 1, 1, 1]);

@@ -32,8 +32,9 @@ export class BinSieve {
     votes.clear();
     for (let i = from; i < to; i++) {
       const b = bins[i];
-      if (counts[b & mask] + counts[(b + 1) & mask] < min || votes.has(b)) continue;
-      votes.set(b, []);
+      if (counts[b & mask] + counts[(b + 1) & mask] < min) continue;
+      // b may already be there as the right-hand neighbour of b - 1: its own neighbour is still needed
+      if (!votes.has(b)) votes.set(b, []);
       if (!votes.has(b + 1)) votes.set(b + 1, []);
       tracked[b & mask] = 1;
       tracked[(b + 1) & mask] = 1;
