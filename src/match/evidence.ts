@@ -264,6 +264,26 @@ export interface RankEvidence {
   z: number;
 }
 
+/** Summed ranks of reference peaks (rankTotals), which add up over consecutive stretches of a track. */
+export interface RankTotals {
+  n: number;
+  sum: number;
+  /** Variance of `sum` by chance. */
+  variance: number;
+}
+
+export const NO_RANKS: RankTotals = { n: 0, sum: 0, variance: 0 };
+
+export function addRanks(a: RankTotals, b: RankTotals): RankTotals {
+  return { n: a.n + b.n, sum: a.sum + b.sum, variance: a.variance + b.variance };
+}
+
+/** The verdict of summed ranks; undefined with fewer than RANK_MIN_PEAKS peaks ranked. */
+export function rankVerdict(r: RankTotals): RankEvidence | undefined {
+  if (r.n < RANK_MIN_PEAKS) return undefined;
+  return { n: r.n, mean: r.sum / r.n, z: (r.sum - r.n / 2) / Math.sqrt(r.variance) };
+}
+
 /**
  * A paired, rank-based test of the reference in [fromQ, toQ) of the query: each reference peak's
  * contrast at its aligned position is ranked against the same peak's contrast at RANK_SHIFTS off the
@@ -281,6 +301,17 @@ export function rankEvidence(
   fromQ: number,
   toQ: number,
 ): RankEvidence | undefined {
+  return rankVerdict(rankTotals(h, peaks, al, fromQ, toQ));
+}
+
+/** The ranks of rankEvidence() summed over the reference peaks predicted in [fromQ, toQ) and still in the history. */
+export function rankTotals(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  fromQ: number,
+  toQ: number,
+): RankTotals {
   const [lo, t1] = referenceRange(peaks, al, fromQ, toQ);
   let n = 0;
   let sum = 0;
@@ -308,8 +339,7 @@ export function rankEvidence(
     // variance of a discrete uniform rank among k + 1 exchangeable values, scaled to 0..1
     variance += ((k + 1) * (k + 1) - 1) / (12 * k * k);
   }
-  if (n < RANK_MIN_PEAKS) return undefined;
-  return { n, mean: sum / n, z: (sum - n / 2) / Math.sqrt(variance) };
+  return { n, sum, variance };
 }
 
 /**

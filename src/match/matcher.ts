@@ -13,7 +13,15 @@ import {
 import { HASH_BAND_DIVISOR, BAND_FREQ_UNITS } from '../fingerprint/hashes.js';
 import type { IndexedRecording, LookupIndex } from '../index/lookup.js';
 import { BinSieve, StampSet } from './tables.js';
-import { SpectrumHistory, extendEdge, rankEvidence, type Alignment } from './evidence.js';
+import {
+  NO_RANKS,
+  SpectrumHistory,
+  addRanks,
+  extendEdge,
+  rankTotals,
+  rankVerdict,
+  type Alignment,
+} from './evidence.js';
 import { spectrumMatters, spectrumVerdict } from './verdict.js';
 import { finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
@@ -37,6 +45,10 @@ const CONTINUE_VOTES = 2;
 /** A detection inside another recording's airing, by this margin both sides, at a fraction of its density, is dropped. */
 const CONTAIN_MARGIN_SEC = 1;
 const CONTAIN_DENSITY = 1.5;
+/** Open tracks are ranked in stretches of this many query frames (8 s), ... */
+const RANKS_STRETCH_FRAMES = Math.round(8 * FRAMES_PER_SEC);
+/** ... ending this far behind the newest window, so that the off-alignment places are in the history. */
+const RANKS_LAG_FRAMES = 120;
 /** Samples processed per step of push(): one second. */
 const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 /** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
@@ -346,6 +358,7 @@ export class StreamMatcher {
     while (final ? this.nextWindowStart <= this.latestUnits : this.nextWindowStart + WINDOW <= doneUpTo) {
       const ws = this.nextWindowStart;
       this.evaluateWindow(ws, ws + WINDOW);
+      if (this.verifyShort) this.gatherRanks((ws + WINDOW) / TU - RANKS_LAG_FRAMES);
       this.nextWindowStart += HOP;
       this.closeTracks(ws + WINDOW, out);
       this.trimVotes(this.nextWindowStart - LOOKBACK);
@@ -497,8 +510,28 @@ export class StreamMatcher {
     const peaks = this.source.lookup.referencePeaks?.(t.rec);
     const al = peaks && this.alignment(t, fit.b, fit.a, fit.pitchUnits);
     if (!peaks || !al) return;
-    const ev = rankEvidence(this.history, peaks, al, fit.startF, fit.endF);
-    d.confidence = spectrumVerdict(points, d.confidence, ev?.z);
+    const from = Math.max(fit.startF, t.ranksUntil ?? -Infinity);
+    const ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, fit.endF));
+    d.confidence = spectrumVerdict(points, d.confidence, rankVerdict(ranks)?.z);
+  }
+
+  /**
+   * Ranks the reference's peaks in the query spectrum over stretches of open tracks (RANKS_STRETCH_FRAMES
+   * or more that the track's points cover, up to query frame `upTo`) before the history loses them,
+   * with the alignment known so far: the spectrum check at the close then covers a long track whole.
+   */
+  private gatherRanks(upTo: number): void {
+    for (const t of this.tracks) {
+      const from = (t.ranksUntil ??= Math.min(...t.tq) / TU);
+      // only what the track's points already cover: a short airing is judged whole at its close
+      const to = Math.min(upTo, t.lastTq / TU);
+      if (to - from < RANKS_STRETCH_FRAMES || !this.history.has(Math.floor(from))) continue;
+      const peaks = this.source.lookup.referencePeaks?.(t.rec);
+      const al = peaks && this.alignment(t);
+      if (!peaks || !al) continue;
+      t.ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, to));
+      t.ranksUntil = to;
+    }
   }
 
   /** Votes of this track's recording at a consistent offset, inside its span. */

@@ -1,5 +1,6 @@
 import { FRAMES_PER_SEC, HASH, QUANT, STFT, ANALYSIS_SAMPLE_RATE } from '../fingerprint/index.js';
 import type { IndexedRecording } from '../index/lookup.js';
+import type { RankTotals } from './evidence.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -21,6 +22,12 @@ export interface Track {
   /** Edges (query frames) moved outward by checking the reference's peaks in the query spectrum. */
   edgeStart?: number;
   edgeEnd?: number;
+  /**
+   * Ranks of the reference's peaks in the query spectrum gathered while the track is open (a long
+   * airing outlasts the spectrum history), up to query frame `ranksUntil`.
+   */
+  ranks?: RankTotals;
+  ranksUntil?: number;
 }
 
 /** Inlier points needed before a track can become a detection. */
