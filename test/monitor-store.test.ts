@@ -313,10 +313,7 @@ describe('evidence retention on disk', () => {
   it('keeps the clips of disputed detections, whatever their age and size, until the dispute is resolved', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tyndau-evidence-disputed-'));
     const dir = join(root, 'evidence');
-    const store = openStore({ url: `sqlite:${join(root, 'tyndau.db')}` });
-    try {
-      await migrateToLatest(store);
-      const repo = new MonitorRepository(store.db);
+    await withStore(join(root, 'tyndau.db'), async (store, repo) => {
       const day = 86_400_000;
       const now = Date.now();
       // five airings, 200 days old, with their 1000-byte clips on disk
@@ -369,20 +366,29 @@ describe('evidence retention on disk', () => {
       expect(paths.map((p) => existsSync(p!))).toEqual([false, true, false, false, false]);
       expect(await clipOf(0)).toBeNull();
       expect(await clipOf(1)).toBe(paths[1]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
+
+/** A migrated SQLite store at `path` and its monitor repository for `fn`, closed afterwards. */
+async function withStore(
+  path: string,
+  fn: (store: Store, repo: MonitorRepository) => Promise<void>,
+): Promise<void> {
+  const store = openStore({ url: `sqlite:${path}` });
+  try {
+    await migrateToLatest(store);
+    await fn(store, new MonitorRepository(store.db));
+  } finally {
+    await store.close();
+  }
+}
 
 describe('evidence retention at the distributed centre', () => {
   it('ages out the clips capture nodes uploaded, as the monitor does, keeping a disputed one', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tyndau-centre-retention-'));
     const dir = join(root, 'centre-evidence');
-    const store = openStore({ url: `sqlite:${join(root, 'tyndau.db')}` });
-    try {
-      await migrateToLatest(store);
-      const repo = new MonitorRepository(store.db);
+    await withStore(join(root, 'tyndau.db'), async (store, repo) => {
       const day = 86_400_000;
       const now = Date.now();
       const clips: Array<{ id: string; path: string }> = [];
@@ -409,9 +415,7 @@ describe('evidence retention at the distributed centre', () => {
         .execute();
       const byId = new Map(paths.map((r) => [r.id, r.evidence_path]));
       expect(clips.map((c) => byId.get(c.id))).toEqual([null, clips[1].path, clips[2].path]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
 
@@ -424,16 +428,11 @@ describe('evidence retention at a capture node', () => {
     mkdirSync(spoolDir, { recursive: true });
     const day = 86_400_000;
     const now = Date.now();
-    const store = openStore({ url: `sqlite:${join(spoolDir, 'node.db')}` });
     const paths: string[] = [];
-    try {
-      await migrateToLatest(store);
-      const repo = new MonitorRepository(store.db);
+    await withStore(join(spoolDir, 'node.db'), async (_store, repo) => {
       for (const [i, ageDays] of [200, 3].entries())
         paths.push((await storedClip(repo, evidenceDir, 'fm-n', `rec-${i}`, now - ageDays * day)).path);
-    } finally {
-      await store.close();
-    }
+    });
     const node = new CaptureNode({
       nodeId: 'node-r',
       // a channel that never yields audio: the node needs one, the test needs no capture
