@@ -7,7 +7,10 @@ import { PostingTable, type PostingList } from '../src/index/postings.js';
 import {
   SpectrumHistory,
   halfDbStep,
+  NEAR_SHIFTS,
   rankEvidence,
+  rankTotals,
+  rankVerdict,
   spanEvidence,
   type Alignment,
 } from '../src/match/evidence.js';
@@ -174,6 +177,12 @@ describe('rank evidence of a reference in the query spectrum', () => {
     return h;
   };
   const al = (a: number): Alignment => ({ a, b: 1, pitchUnits: 0, refFrames: 300 });
+  /** The query frame a reference peak airs in at offset `at`, with the peak added 15 dB above the noise. */
+  const bump = (spectra: Float32Array[], p: Peak, at: number): Float32Array => {
+    const s = spectra[at + p.t / QUANT.timeUnitsPerFrame];
+    s[binOf(p)] += 3e-5;
+    return s;
+  };
 
   it('stands far above chance where the reference airs, and near chance off it or without it', () => {
     for (let seed = 1; seed <= 5; seed++) {
@@ -208,6 +217,46 @@ describe('rank evidence of a reference in the query spectrum', () => {
     }
   });
 
+  it('against nearby times only, is not lifted by music in the same key as the reference', () => {
+    // the query holds notes on a scale of 10 pitches; the reference's peaks are on the same scale at
+    // unrelated times. Places a few bins off land between the notes, so the ranking with frequency
+    // shifts calls the alignment better than chance; against nearby times it is chance.
+    const near = (h: SpectrumHistory, peaks: Peak[], a: number) =>
+      rankVerdict(rankTotals(h, peaks, al(a), a, a + 300, NEAR_SHIFTS))!;
+    const lifted: number[] = [];
+    for (let seed = 11; seed <= 14; seed++) {
+      const rand = lcg(seed);
+      const scale = Array.from({ length: 10 }, (_, i) => 400 + i * 380 + Math.floor(rand() * 40));
+      const peaks: Peak[] = Array.from({ length: 200 }, () => ({
+        t: Math.floor(rand() * 300) * QUANT.timeUnitsPerFrame,
+        f: scale[Math.floor(rand() * scale.length)],
+      })).sort((x, y) => x.t - y.t);
+      const h = new SpectrumHistory(FRAMES);
+      const spectra = Array.from({ length: FRAMES }, () =>
+        Float32Array.from({ length: NUM_BINS }, () => 1e-6 * (0.2 + rand())),
+      );
+      for (const f of scale) {
+        const bin = binOf({ t: 0, f });
+        // notes of 4-12 frames with gaps of 2-10 frames, at each pitch of the scale
+        for (let t = Math.floor(rand() * 20); t < FRAMES; t += 2 + Math.floor(rand() * 9)) {
+          const len = 4 + Math.floor(rand() * 9);
+          for (let k = t; k < Math.min(FRAMES, t + len); k++) spectra[k][bin] += 3e-5;
+          t += len;
+        }
+      }
+      spectra.forEach((sp, i) => h.add(i, sp));
+      const withFreq = rankEvidence(h, peaks, al(223), 223, 523)!.z;
+      const nearZ = near(h, peaks, 223).z;
+      expect(Math.abs(nearZ)).toBeLessThan(3);
+      expect(withFreq).toBeGreaterThan(nearZ + 1.5);
+      lifted.push(withFreq);
+      // and where the reference airs over the same music, against nearby times it stands out
+      for (const p of peaks) h.add(200 + p.t / QUANT.timeUnitsPerFrame, bump(spectra, p, 200));
+      expect(near(h, peaks, 200).z).toBeGreaterThan(MATCH.nearMinZ);
+    }
+    expect(lifted.reduce((a, b) => a + b) / lifted.length).toBeGreaterThan(3);
+  });
+
   it('gives no verdict on too few peaks or a span no longer in the history', () => {
     const rand = lcg(3);
     const peaks = referencePeaks(rand);
@@ -219,29 +268,46 @@ describe('rank evidence of a reference in the query spectrum', () => {
 
 describe('spectrum verdict of a weak track', () => {
   const { verifyMinPoints, verifyMinZ, vetoBelowPoints, vetoMaxZ, verifyBonusPoints } = MATCH;
+  const { nearMinZ, nearBonusPoints } = MATCH;
 
   it('vetoes tracks below vetoBelowPoints whose reference does not stand out, and only those', () => {
-    expect(spectrumVerdict(20, 0.6, vetoMaxZ - 0.1)).toBe(0);
-    expect(spectrumVerdict(vetoBelowPoints - 1, 0.98, 0)).toBe(0);
-    expect(spectrumVerdict(vetoBelowPoints, 0.99, 0)).toBe(0.99);
-    expect(spectrumVerdict(20, 0.6, vetoMaxZ)).toBe(0.6);
+    expect(spectrumVerdict(20, 0.6, { span: vetoMaxZ - 0.1 })).toBe(0);
+    expect(spectrumVerdict(vetoBelowPoints - 1, 0.98, { span: 0 })).toBe(0);
+    expect(spectrumVerdict(vetoBelowPoints, 0.99, { span: 0 })).toBe(0.99);
+    expect(spectrumVerdict(20, 0.6, { span: vetoMaxZ })).toBe(0.6);
     expect(spectrumMatters(vetoBelowPoints - 1, 0.98)).toBe(true);
     expect(spectrumMatters(vetoBelowPoints, 0.99)).toBe(false);
   });
 
   it('verifies short airings from verifyMinPoints points when the reference stands far above chance', () => {
     const c = confidenceOf(verifyMinPoints);
-    expect(spectrumVerdict(verifyMinPoints, c, verifyMinZ)).toBe(
+    expect(spectrumVerdict(verifyMinPoints, c, { span: verifyMinZ })).toBe(
       confidenceOf(verifyMinPoints + verifyBonusPoints),
     );
-    expect(spectrumVerdict(verifyMinPoints, c, verifyMinZ - 0.1)).toBe(c);
-    expect(spectrumVerdict(verifyMinPoints - 1, confidenceOf(verifyMinPoints - 1), 20)).toBe(
+    expect(spectrumVerdict(verifyMinPoints, c, { span: verifyMinZ - 0.1 })).toBe(c);
+    expect(spectrumVerdict(verifyMinPoints - 1, confidenceOf(verifyMinPoints - 1), { span: 20 })).toBe(
       confidenceOf(verifyMinPoints - 1),
     );
   });
 
+  it('verifies a track of any size whose reference stands out against nearby times', () => {
+    const c = confidenceOf(6);
+    const verified = confidenceOf(6 + nearBonusPoints);
+    expect(verified).toBeGreaterThanOrEqual(MATCH.minConfidence);
+    expect(spectrumVerdict(6, c, { span: vetoMaxZ, near: nearMinZ })).toBe(verified);
+    expect(spectrumVerdict(6, c, { span: 9, near: nearMinZ - 0.1 })).toBe(c);
+    expect(spectrumVerdict(6, c, { span: 9, near: undefined })).toBe(c);
+    // the veto comes first: a track whose span does not stand out is a hash coincidence
+    expect(spectrumVerdict(6, c, { span: vetoMaxZ - 0.1, near: 9 })).toBe(0);
+    // the larger of the two bonuses
+    const p = verifyMinPoints;
+    expect(spectrumVerdict(p, confidenceOf(p), { span: verifyMinZ, near: nearMinZ })).toBe(
+      confidenceOf(p + Math.max(verifyBonusPoints, nearBonusPoints)),
+    );
+  });
+
   it('changes nothing without a verdict of the spectrum (too few peaks, or peaks-only input)', () => {
-    expect(spectrumVerdict(8, 0.01, undefined)).toBe(0.01);
-    expect(spectrumVerdict(14, 0.2, undefined)).toBe(0.2);
+    expect(spectrumVerdict(8, 0.01, { span: undefined })).toBe(0.01);
+    expect(spectrumVerdict(14, 0.2, { span: undefined, near: 9 })).toBe(0.2);
   });
 });

@@ -83,6 +83,13 @@ export const MATCH = {
   verifyMinZ: 5.5,
   verifyBonusPoints: 10,
   /**
+   * Verification against nearby times (docs/recognition.md): a track of any size whose reference peaks
+   * rank nearMinZ standard deviations above the same frequencies a fraction of a second earlier and
+   * later in the query counts as nearBonusPoints more points.
+   */
+  nearMinZ: 5,
+  nearBonusPoints: 14,
+  /**
    * Spectrum veto (docs/recognition.md): a track of fewer than vetoBelowPoints points (confidence
    * below 0.99) whose reference peaks rank less than vetoMaxZ standard deviations above chance in the
    * query spectrum gets confidence 0.

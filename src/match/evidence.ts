@@ -249,6 +249,22 @@ const RANK_SHIFTS: ReadonlyArray<readonly [number, number]> = [
   [0, 8],
   [0, -8],
 ];
+/**
+ * Off-alignment positions of the verification against nearby times: the same frequency 11 to 61 frames
+ * (0.18-1 s) earlier and later, never in frequency. Music in the same key as the reference (similar
+ * game music: same composer, instruments, scale) puts notes where the reference has them far more
+ * often than a few bins off them, so frequency shifts compare "in key" with "off key" and lift chance
+ * alignments; nearby times in the same query share its key, its loudness and the voice over it.
+ * Sustained notes tie with their neighbours, so this ranking is conservative for pads and drones: it
+ * verifies, it does not veto.
+ */
+export const NEAR_SHIFTS: ReadonlyArray<readonly [number, number]> = [11, 17, 23, 29, 37, 43, 53, 61].flatMap(
+  (d) =>
+    [
+      [d, 0],
+      [-d, 0],
+    ] as const,
+);
 /** A peak is ranked only against at least this many off-alignment positions still in the history. */
 const RANK_MIN_COMPARISONS = 6;
 /** Peaks needed for a rank verdict. */
@@ -311,6 +327,7 @@ export function rankTotals(
   al: Alignment,
   fromQ: number,
   toQ: number,
+  shifts: ReadonlyArray<readonly [number, number]> = RANK_SHIFTS,
 ): RankTotals {
   const [lo, t1] = referenceRange(peaks, al, fromQ, toQ);
   let n = 0;
@@ -325,7 +342,7 @@ export function rankTotals(
     if (on === undefined) continue;
     let below = 0;
     let k = 0;
-    for (const [dq, db] of RANK_SHIFTS) {
+    for (const [dq, db] of shifts) {
       const b = bin + db;
       if (b < 0 || b >= NUM_BINS) continue;
       const off = h.contrast(q + dq, b);

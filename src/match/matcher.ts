@@ -18,6 +18,7 @@ import {
   SpectrumHistory,
   addRanks,
   extendEdge,
+  NEAR_SHIFTS,
   rankTotals,
   rankVerdict,
   type Alignment,
@@ -512,7 +513,10 @@ export class StreamMatcher {
     if (!peaks || !al) return;
     const from = Math.max(fit.startF, t.ranksUntil ?? -Infinity);
     const ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, fit.endF));
-    d.confidence = spectrumVerdict(points, d.confidence, rankVerdict(ranks)?.z);
+    // against nearby times only over what the history still holds: it only verifies, and a track that
+    // needs it is short
+    const near = rankVerdict(rankTotals(this.history, peaks, al, fit.startF, fit.endF, NEAR_SHIFTS))?.z;
+    d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near });
   }
 
   /**

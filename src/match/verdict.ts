@@ -6,7 +6,17 @@ const VERIFY_BELOW = 0.9;
 
 /** Whether the spectrum check can change the confidence of a track of `points` inlier points. */
 export function spectrumMatters(points: number, confidence: number): boolean {
-  return points < MATCH.vetoBelowPoints || (confidence < VERIFY_BELOW && points >= MATCH.verifyMinPoints);
+  return points < MATCH.vetoBelowPoints || confidence < VERIFY_BELOW;
+}
+
+/**
+ * What the query spectrum says about a track: rankEvidence's z over the span of its matched points
+ * (undefined where too little was ranked), against places off the alignment in time and frequency
+ * (`span`) and against the same frequencies at nearby times only (`near`, NEAR_SHIFTS).
+ */
+export interface SpectrumEvidence {
+  span: number | undefined;
+  near?: number | undefined;
 }
 
 /**
@@ -17,12 +27,18 @@ export function spectrumMatters(points: number, confidence: number): boolean {
  *   tempo, a re-arranged melody — however many they are: confidence 0;
  * - verification: a short airing (a jingle, a few seconds of a bed under speech) has too few points
  *   to be believed on their count alone; from MATCH.verifyMinPoints points, reference peaks ranking
- *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points.
+ *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points;
+ * - verification against nearby times: reference peaks ranking MATCH.nearMinZ above the same
+ *   frequencies a fraction of a second away count as MATCH.nearBonusPoints more points, from any
+ *   number of points (a few seconds of a bed under a voice give 6-11).
  */
-export function spectrumVerdict(points: number, confidence: number, z: number | undefined): number {
-  if (z === undefined) return confidence;
-  if (points < MATCH.vetoBelowPoints && z < MATCH.vetoMaxZ) return 0;
-  if (confidence < VERIFY_BELOW && points >= MATCH.verifyMinPoints && z >= MATCH.verifyMinZ)
-    return Math.max(confidence, confidenceOf(points + MATCH.verifyBonusPoints));
-  return confidence;
+export function spectrumVerdict(points: number, confidence: number, ev: SpectrumEvidence): number {
+  const { span, near } = ev;
+  if (span === undefined) return confidence;
+  if (points < MATCH.vetoBelowPoints && span < MATCH.vetoMaxZ) return 0;
+  if (confidence >= VERIFY_BELOW) return confidence;
+  let bonus = 0;
+  if (points >= MATCH.verifyMinPoints && span >= MATCH.verifyMinZ) bonus = MATCH.verifyBonusPoints;
+  if (near !== undefined && near >= MATCH.nearMinZ) bonus = Math.max(bonus, MATCH.nearBonusPoints);
+  return bonus ? Math.max(confidence, confidenceOf(points + bonus)) : confidence;
 }
