@@ -186,10 +186,10 @@ describe('recognition end to end', () => {
     const registered = truth.filter((t) => t.registered);
     const hit = (t: TruthAiring, ds: Detection[]) =>
       ds.some((d) => d.recording === t.recording && d.end > t.start && d.start < t.end);
-    // nothing that did not air; most 3-s plays found, with tight edges
+    // nothing that did not air; 5 of the 6 plays found (3 before the check against nearby times), with tight edges
     expect(found.filter((d) => !registered.some((t) => hit(t, [d])))).toEqual([]);
     const foundPlays = registered.filter((t) => hit(t, found));
-    expect(foundPlays.length).toBeGreaterThanOrEqual(3);
+    expect(foundPlays.length).toBeGreaterThanOrEqual(5);
     for (const t of foundPlays) {
       const d = found.find((x) => hit(t, [x]))!;
       expect(Math.abs(d.start - t.start) + Math.abs(d.end - t.end)).toBeLessThan(1.5);
