@@ -268,7 +268,9 @@ describe('rank evidence of a reference in the query spectrum', () => {
 
 describe('spectrum verdict of a weak track', () => {
   const { verifyMinPoints, verifyMinZ, vetoBelowPoints, vetoMaxZ, verifyBonusPoints } = MATCH;
-  const { nearMinZ, nearBonusPoints } = MATCH;
+  const { nearMinZ, nearBonusPoints, nearMinPeaks } = MATCH;
+  /** A ranking against nearby times: z over n peaks. */
+  const near = (z: number, n: number = nearMinPeaks) => ({ z, n, mean: 0.5 });
 
   it('vetoes tracks below vetoBelowPoints whose reference does not stand out, and only those', () => {
     expect(spectrumVerdict(20, 0.6, { span: vetoMaxZ - 0.1 })).toBe(0);
@@ -294,20 +296,22 @@ describe('spectrum verdict of a weak track', () => {
     const c = confidenceOf(6);
     const verified = confidenceOf(6 + nearBonusPoints);
     expect(verified).toBeGreaterThanOrEqual(MATCH.minConfidence);
-    expect(spectrumVerdict(6, c, { span: vetoMaxZ, near: nearMinZ })).toBe(verified);
-    expect(spectrumVerdict(6, c, { span: 9, near: nearMinZ - 0.1 })).toBe(c);
+    expect(spectrumVerdict(6, c, { span: vetoMaxZ, near: near(nearMinZ) })).toBe(verified);
+    // a burst of fewer peaks than about a second of reference is not judged
+    expect(spectrumVerdict(6, c, { span: 9, near: near(9, nearMinPeaks - 1) })).toBe(c);
+    expect(spectrumVerdict(6, c, { span: 9, near: near(nearMinZ - 0.1) })).toBe(c);
     expect(spectrumVerdict(6, c, { span: 9, near: undefined })).toBe(c);
     // the veto comes first: a track whose span does not stand out is a hash coincidence
-    expect(spectrumVerdict(6, c, { span: vetoMaxZ - 0.1, near: 9 })).toBe(0);
+    expect(spectrumVerdict(6, c, { span: vetoMaxZ - 0.1, near: near(9) })).toBe(0);
     // the larger of the two bonuses
     const p = verifyMinPoints;
-    expect(spectrumVerdict(p, confidenceOf(p), { span: verifyMinZ, near: nearMinZ })).toBe(
+    expect(spectrumVerdict(p, confidenceOf(p), { span: verifyMinZ, near: near(nearMinZ) })).toBe(
       confidenceOf(p + Math.max(verifyBonusPoints, nearBonusPoints)),
     );
   });
 
   it('changes nothing without a verdict of the spectrum (too few peaks, or peaks-only input)', () => {
     expect(spectrumVerdict(8, 0.01, { span: undefined })).toBe(0.01);
-    expect(spectrumVerdict(14, 0.2, { span: undefined, near: 9 })).toBe(0.2);
+    expect(spectrumVerdict(14, 0.2, { span: undefined, near: near(9) })).toBe(0.2);
   });
 });

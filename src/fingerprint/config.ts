@@ -84,11 +84,17 @@ export const MATCH = {
   verifyBonusPoints: 10,
   /**
    * Verification against nearby times (docs/recognition.md): a track of any size whose reference peaks
-   * rank nearMinZ standard deviations above the same frequencies a fraction of a second earlier and
-   * later in the query counts as nearBonusPoints more points.
+   * (nearMinPeaks or more) rank nearMinZ standard deviations above the same frequencies a fraction of a
+   * second earlier and later in the query counts as nearBonusPoints more points.
    */
   nearMinZ: 5,
   nearBonusPoints: 14,
+  /**
+   * Reference peaks the ranking against nearby times needs (about a second of reference): a burst
+   * shorter than the comparisons' reach is judged against places outside it, where a pause in a voice
+   * makes anything look loud (speech bursts of 0.3-0.45 s reached 4.4-5.0 with 9-13 peaks).
+   */
+  nearMinPeaks: 14,
   /**
    * Spectrum veto (docs/recognition.md): a track of fewer than vetoBelowPoints points (confidence
    * below 0.99) whose reference peaks rank less than vetoMaxZ standard deviations above chance in the

@@ -515,7 +515,7 @@ export class StreamMatcher {
     const ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, fit.endF));
     // against nearby times only over what the history still holds: it only verifies, and a track that
     // needs it is short
-    const near = rankVerdict(rankTotals(this.history, peaks, al, fit.startF, fit.endF, NEAR_SHIFTS))?.z;
+    const near = rankVerdict(rankTotals(this.history, peaks, al, fit.startF, fit.endF, NEAR_SHIFTS));
     d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near });
   }
 

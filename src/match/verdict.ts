@@ -1,4 +1,5 @@
 import { MATCH } from '../fingerprint/index.js';
+import type { RankEvidence } from './evidence.js';
 import { confidenceOf } from './track.js';
 
 /** Tracks already this confident are not verified (it could not change their fate). */
@@ -16,7 +17,7 @@ export function spectrumMatters(points: number, confidence: number): boolean {
  */
 export interface SpectrumEvidence {
   span: number | undefined;
-  near?: number | undefined;
+  near?: RankEvidence | undefined;
 }
 
 /**
@@ -28,9 +29,10 @@ export interface SpectrumEvidence {
  * - verification: a short airing (a jingle, a few seconds of a bed under speech) has too few points
  *   to be believed on their count alone; from MATCH.verifyMinPoints points, reference peaks ranking
  *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points;
- * - verification against nearby times: reference peaks ranking MATCH.nearMinZ above the same
- *   frequencies a fraction of a second away count as MATCH.nearBonusPoints more points, from any
- *   number of points (a few seconds of a bed under a voice give 6-11).
+ * - verification against nearby times: MATCH.nearMinPeaks or more reference peaks ranking
+ *   MATCH.nearMinZ above the same frequencies a fraction of a second away count as
+ *   MATCH.nearBonusPoints more points, from any number of points (a few seconds of a bed under a
+ *   voice give 6-11).
  */
 export function spectrumVerdict(points: number, confidence: number, ev: SpectrumEvidence): number {
   const { span, near } = ev;
@@ -39,6 +41,7 @@ export function spectrumVerdict(points: number, confidence: number, ev: Spectrum
   if (confidence >= VERIFY_BELOW) return confidence;
   let bonus = 0;
   if (points >= MATCH.verifyMinPoints && span >= MATCH.verifyMinZ) bonus = MATCH.verifyBonusPoints;
-  if (near !== undefined && near >= MATCH.nearMinZ) bonus = Math.max(bonus, MATCH.nearBonusPoints);
+  if (near && near.n >= MATCH.nearMinPeaks && near.z >= MATCH.nearMinZ)
+    bonus = Math.max(bonus, MATCH.nearBonusPoints);
   return bonus ? Math.max(confidence, confidenceOf(points + bonus)) : confidence;
 }
