@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { extractPeaks } from '../src/fingerprint/index.js';
+import { EnrolmentExtractor, extractPeaks } from '../src/fingerprint/index.js';
 import { ReferenceIndex } from '../src/index/index.js';
 import { matchPcm } from '../src/match/index.js';
 
@@ -98,6 +98,40 @@ describe('reference index', () => {
     db.prepare("UPDATE meta SET value = 'old-scheme' WHERE key = 'scheme'").run();
     db.close();
     expect(() => ReferenceIndex.open(dir)).toThrow(/scheme old-scheme/);
+  });
+
+  it('stores dense reference peaks beside the hashed ones, and opens an index made before them', () => {
+    const dir = tmpIndexDir();
+    const ex = new EnrolmentExtractor();
+    ex.push(song(30, 7));
+    const { peaks, densePeaks } = ex.flush();
+    // the same STFT at query density: about twice as many, holding nearly all the hashed ones
+    expect(densePeaks.length).toBeGreaterThan(1.5 * peaks.length);
+    expect(peaks).toEqual(extractPeaks(song(30, 7), 'reference'));
+    const dense = new Set(densePeaks.map((p) => `${p.t}:${p.f}`));
+    expect(peaks.filter((p) => dense.has(`${p.t}:${p.f}`)).length).toBeGreaterThan(0.95 * peaks.length);
+
+    const idx = ReferenceIndex.open(dir);
+    idx.add({ id: 'old' }, 30, peaks, 'h-old', densePeaks);
+    idx.close();
+    // make it an index of the previous layout: no dense_peaks column
+    const db = new Database(join(dir, 'index.db'));
+    db.exec('ALTER TABLE recordings DROP COLUMN dense_peaks');
+    db.close();
+
+    const ro = ReferenceIndex.open(dir, { readonly: true });
+    expect(ro.densePeaksOf('old')).toBeUndefined();
+    expect(ro.stats().withoutDensePeaks).toBe(1);
+    expect(matchPcm(ro, song(30, 7).subarray(8000 * 5, 8000 * 25)).map((d) => d.recording)).toEqual(['old']);
+    ro.close();
+
+    const rw = ReferenceIndex.open(dir);
+    rw.add({ id: 'new' }, 30, extractPeaks(song(30, 8), 'reference'), 'h-new', densePeaks);
+    expect(rw.densePeaksOf('old')).toBeUndefined();
+    expect(rw.densePeaksOf('new')).toEqual(densePeaks);
+    expect(rw.stats().withoutDensePeaks).toBe(1);
+    rw.close();
+    expect(ReferenceIndex.open(dir).densePeaksOf('new')).toHaveLength(densePeaks.length);
   });
 
   it('synthetic padding grows the postings without creating detections', () => {

@@ -8,6 +8,7 @@ import {
   SpectrumHistory,
   halfDbStep,
   NEAR_SHIFTS,
+  nearTotals,
   rankEvidence,
   rankTotals,
   rankVerdict,
@@ -257,6 +258,25 @@ describe('rank evidence of a reference in the query spectrum', () => {
     expect(lifted.reduce((a, b) => a + b) / lifted.length).toBeGreaterThan(3);
   });
 
+  it('against nearby times, leaves out the silence before a sound starts', () => {
+    // silence up to frame 260, then noise: the reference does not air, but its peaks in the first
+    // 0.8 s of the noise look louder than the silence a fraction of a second before them
+    for (let seed = 21; seed <= 24; seed++) {
+      const rand = lcg(seed);
+      const peaks = referencePeaks(rand, 1200);
+      const h = new SpectrumHistory(FRAMES);
+      for (let i = 0; i < FRAMES; i++) {
+        const s = Float32Array.from({ length: NUM_BINS }, () => (i < 260 ? 1e-12 : 1e-6 * (0.2 + rand())));
+        h.add(i, s);
+      }
+      const plain = rankVerdict(rankTotals(h, peaks, al(200), 260, 310, NEAR_SHIFTS))!;
+      const near = rankVerdict(nearTotals(h, peaks, al(200), 260, 310))!;
+      expect(plain.z).toBeGreaterThan(MATCH.nearMinZ);
+      expect(Math.abs(near.z)).toBeLessThan(3);
+      expect(near.n).toBeGreaterThanOrEqual(MATCH.nearMinPeaks);
+    }
+  });
+
   it('gives no verdict on too few peaks or a span no longer in the history', () => {
     const rand = lcg(3);
     const peaks = referencePeaks(rand);
@@ -301,6 +321,19 @@ describe('spectrum verdict of a weak track', () => {
     expect(spectrumVerdict(6, c, { span: 9, near: near(9, nearMinPeaks - 1) })).toBe(c);
     expect(spectrumVerdict(6, c, { span: 9, near: near(nearMinZ - 0.1) })).toBe(c);
     expect(spectrumVerdict(6, c, { span: 9, near: undefined })).toBe(c);
+    // the dense reference peaks' ranking passes too, over the same second of reference (the floor
+    // counts the sparse peaks), where the sparse ranking agrees
+    const { nearDenseSupportZ } = MATCH;
+    expect(nearDenseSupportZ).toBeLessThan(nearMinZ);
+    const below = near(nearDenseSupportZ);
+    expect(spectrumVerdict(6, c, { span: 9, near: below, nearDense: near(nearMinZ, 30) })).toBe(verified);
+    expect(spectrumVerdict(6, c, { span: 9, near: below, nearDense: near(nearMinZ - 0.1, 30) })).toBe(c);
+    // a motif of similar music: strong on dense peaks, not supported by the sparse ones
+    const motif = near(nearDenseSupportZ - 0.1);
+    expect(spectrumVerdict(6, c, { span: 9, near: motif, nearDense: near(9, 30) })).toBe(c);
+    expect(spectrumVerdict(6, c, { span: 9, near: near(9, nearMinPeaks - 1), nearDense: near(9, 30) })).toBe(
+      c,
+    );
     // the veto comes first: a track whose span does not stand out is a hash coincidence
     expect(spectrumVerdict(6, c, { span: vetoMaxZ - 0.1, near: near(9) })).toBe(0);
     // the larger of the two bonuses

@@ -96,6 +96,13 @@ export const MATCH = {
    */
   nearMinPeaks: 14,
   /**
+   * The ranking of the dense reference peaks verifies at nearMinZ only where the sparse peaks' ranking
+   * agrees to this many standard deviations: similar game music shares motifs of about a second,
+   * which the dense ranking calls present (a 1-s motif on the full preset's unregistered music
+   * ranked 5.1 dense and 3.2 sparse; its repeats 3.1-3.7 sparse).
+   */
+  nearDenseSupportZ: 4,
+  /**
    * Spectrum veto (docs/recognition.md): a track of fewer than vetoBelowPoints points (confidence
    * below 0.99) whose reference peaks rank less than vetoMaxZ standard deviations above chance in the
    * query spectrum gets confidence 0.

@@ -39,6 +39,31 @@ export class PeakExtractor {
   }
 }
 
+/**
+ * A recording's peaks for enrolment, from one STFT: the sparse reference peaks that are hashed, and the
+ * same recording's peaks at query density, kept only to verify short airings (more peaks ranked in the
+ * query spectrum give a stronger test; docs/recognition.md, "Dense reference peaks").
+ */
+export class EnrolmentExtractor {
+  private readonly dense = new PeakPicker(PEAKS.maxPeaksPerBlockQuery);
+  private readonly main = new PeakExtractor('reference', (frame) => {
+    for (const p of this.dense.push(frame)) this.densePeaks.push(p);
+  });
+  readonly peaks: Peak[] = [];
+  readonly densePeaks: Peak[] = [];
+
+  push(samples: Float32Array): void {
+    this.main.push(samples, this.peaks);
+  }
+
+  /** End of input: both peak lists complete and sorted. */
+  flush(): { peaks: Peak[]; densePeaks: Peak[] } {
+    this.main.flush(this.peaks);
+    for (const p of this.dense.flush()) this.densePeaks.push(p);
+    return { peaks: sortPeaks(this.peaks), densePeaks: sortPeaks(this.densePeaks) };
+  }
+}
+
 /** All peaks of a whole signal, sorted by time then frequency. */
 export function extractPeaks(pcm: Float32Array, density: PeakDensity = 'query'): Peak[] {
   const ex = new PeakExtractor(density);

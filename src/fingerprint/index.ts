@@ -8,7 +8,7 @@ export {
   QUANT,
   STFT,
 } from './config.js';
-export { PeakExtractor, extractPeaks, sortPeaks, type PeakDensity } from './extract.js';
+export { EnrolmentExtractor, PeakExtractor, extractPeaks, sortPeaks, type PeakDensity } from './extract.js';
 export { type Peak, freqUnitsToHz } from './peaks.js';
 export { HASH_SPACE, forEachTriplet, packAux, queryHashes, tripletHash, unpackAux } from './hashes.js';
 export { encodePeaks, decodePeaks } from './codec.js';

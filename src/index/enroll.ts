@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { decodeAudio } from '../audio/index.js';
-import { ANALYSIS_SAMPLE_RATE, PeakExtractor, sortPeaks, type Peak } from '../fingerprint/index.js';
+import { ANALYSIS_SAMPLE_RATE, EnrolmentExtractor, type Peak } from '../fingerprint/index.js';
 import { StreamMatcher } from '../match/matcher.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { RecordingMeta } from './store.js';
@@ -39,10 +39,15 @@ export function idFromPath(path: string): string {
 export async function fingerprintFile(
   path: string,
   opts: Pick<EnrollOptions, 'onProgress' | 'onWarning'> = {},
-): Promise<{ peaks: Peak[]; durationSec: number; contentHash: string; warnings: string[] }> {
+): Promise<{
+  peaks: Peak[];
+  densePeaks: Peak[];
+  durationSec: number;
+  contentHash: string;
+  warnings: string[];
+}> {
   const warnings: string[] = [];
-  const ex = new PeakExtractor('reference');
-  const peaks: Peak[] = [];
+  const ex = new EnrolmentExtractor();
   const hash = createHash('sha256');
   let samples = 0;
   for await (const chunk of decodeAudio(path, {
@@ -53,16 +58,16 @@ export async function fingerprintFile(
     },
   })) {
     hash.update(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    ex.push(chunk, peaks);
+    ex.push(chunk);
     samples += chunk.length;
     opts.onProgress?.(samples / ANALYSIS_SAMPLE_RATE);
   }
-  ex.flush(peaks);
+  const { peaks, densePeaks } = ex.flush();
   const durationSec = samples / ANALYSIS_SAMPLE_RATE;
   if (samples === 0) throw new Error(`${path}: no audio could be decoded (empty file?)`);
   if (peaks.length === 0)
     throw new Error(`${path}: no audible content (${durationSec.toFixed(1)} s of silence)`);
-  return { peaks: sortPeaks(peaks), durationSec, contentHash: hash.digest('hex'), warnings };
+  return { peaks, densePeaks, durationSec, contentHash: hash.digest('hex'), warnings };
 }
 
 /** The enrolled recording this audio duplicates, if any (its reference peaks matched against the index). */
@@ -113,7 +118,13 @@ export async function enrollFile(
     }
   }
   if (existing) index.remove(id);
-  index.add({ ...meta, id, sourcePath: meta.sourcePath ?? path }, fp.durationSec, fp.peaks, fp.contentHash);
+  index.add(
+    { ...meta, id, sourcePath: meta.sourcePath ?? path },
+    fp.durationSec,
+    fp.peaks,
+    fp.contentHash,
+    fp.densePeaks,
+  );
   return {
     id,
     status: existing ? 'replaced' : 'enrolled',

@@ -36,6 +36,8 @@ export class LookupIndex {
   syntheticPostings = 0;
   /** Where the matcher gets a recording's reference peaks to check an airing's edges (set by the store adapter). */
   referencePeaks?: (rec: IndexedRecording) => Peak[] | undefined;
+  /** The same recording's peaks at query density, for verifying short airings; undefined where not stored. */
+  denseReferencePeaks?: (rec: IndexedRecording) => Peak[] | undefined;
 
   /** Adds recordings in bulk and rebuilds the main table once (used when loading). */
   loadBulk(

@@ -14,6 +14,8 @@ export interface IndexStats {
   /** Of memoryBytes, the fixed part that does not grow with the catalogue (the direct hash table). */
   fixedMemoryBytes: number;
   syntheticHours: number;
+  /** Recordings enrolled before dense reference peaks existed: re-enrol them to verify their short airings as well. */
+  withoutDensePeaks: number;
 }
 
 const PEAK_CACHE = 256;
@@ -34,6 +36,7 @@ export class ReferenceIndex {
   private generation: number;
 
   private readonly peakCache = new Map<string, Peak[]>();
+  private readonly densePeakCache = new Map<string, Peak[] | null>();
 
   private constructor(
     readonly store: FingerprintStore,
@@ -41,6 +44,7 @@ export class ReferenceIndex {
   ) {
     this.generation = store.generation();
     this.lookup.referencePeaks = (rec) => this.peaksOf(rec.id);
+    this.lookup.denseReferencePeaks = (rec) => this.densePeaksOf(rec.id);
   }
 
   /** A recording's reference peaks, decoded from the store; the most recently used few are cached. */
@@ -59,6 +63,22 @@ export class ReferenceIndex {
     return peaks;
   }
 
+  /** A recording's dense reference peaks (EnrolmentExtractor), undefined if it was enrolled without them; cached like peaksOf. */
+  densePeaksOf(id: string): Peak[] | undefined {
+    const cache = this.densePeakCache;
+    if (cache.has(id)) {
+      const hit = cache.get(id)!;
+      cache.delete(id);
+      cache.set(id, hit);
+      return hit ?? undefined;
+    }
+    const bytes = this.store.densePeaksOf(id);
+    const peaks = bytes ? decodePeaks(bytes) : null;
+    cache.set(id, peaks);
+    if (cache.size > PEAK_CACHE) cache.delete(cache.keys().next().value!);
+    return peaks ?? undefined;
+  }
+
   static open(dir: string = defaultIndexDir(), opts: { readonly?: boolean } = {}): ReferenceIndex {
     const index = new ReferenceIndex(new FingerprintStore(dir, opts), dir);
     index.lookup.loadBulk(index.loadRows(0));
@@ -74,11 +94,22 @@ export class ReferenceIndex {
     }
   }
 
-  /** Adds a recording from its reference peaks. Throws if the id is taken. */
-  add(meta: RecordingMeta, durationSec: number, peaks: Peak[], contentHash: string): IndexedRecording {
+  /**
+   * Adds a recording from its reference peaks (and, from enrolment, its dense reference peaks, which
+   * verify short airings). Throws if the id is taken.
+   */
+  add(
+    meta: RecordingMeta,
+    durationSec: number,
+    peaks: Peak[],
+    contentHash: string,
+    densePeaks?: Peak[],
+  ): IndexedRecording {
     if (this.store.byId(meta.id))
       throw new Error(`recording "${meta.id}" is already enrolled (use replace to re-enrol it)`);
-    const rowid = this.store.insert(meta, durationSec, peaks.length, contentHash, encodePeaks(peaks));
+    const dense = densePeaks ? encodePeaks(densePeaks) : null;
+    const rowid = this.store.insert(meta, durationSec, peaks.length, contentHash, encodePeaks(peaks), dense);
+    this.densePeakCache.delete(meta.id);
     this.lastRowid = Math.max(this.lastRowid, rowid);
     this.generation = this.store.generation();
     return this.lookup.add(rowid, meta.id, durationSec, peaks);
@@ -86,6 +117,7 @@ export class ReferenceIndex {
 
   remove(id: string): boolean {
     this.peakCache.delete(id);
+    this.densePeakCache.delete(id);
     const removed = this.store.remove(id);
     this.lookup.kill(id);
     this.generation = this.store.generation();
@@ -97,6 +129,9 @@ export class ReferenceIndex {
     const gen = this.store.generation();
     if (gen === this.generation) return { added: 0, removed: 0 };
     this.generation = gen;
+    // another process may have re-enrolled an id (--replace): its cached peaks would be stale
+    this.peakCache.clear();
+    this.densePeakCache.clear();
     let added = 0;
     for (const row of this.loadRows(this.lastRowid)) {
       this.lookup.add(row.rowid, row.id, row.durationSec, row.peaks);
@@ -133,6 +168,7 @@ export class ReferenceIndex {
       memoryBytes: this.lookup.memoryBytes(),
       fixedMemoryBytes: this.lookup.main.offsets.byteLength,
       syntheticHours: synthSec / 3600,
+      withoutDensePeaks: this.store.countWithoutDensePeaks(),
     };
   }
 

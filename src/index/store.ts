@@ -21,14 +21,15 @@ export interface StoredRecording extends RecordingMeta {
 }
 
 /**
- * The durable side of the reference index: one SQLite file (WAL) holding each recording's metadata
- * and its reference peaks, compactly encoded. Hashes are derived from peaks when the index is
- * loaded, so the file stays small (about 0.2 MB per hour of audio) and a scheme change only needs
- * re-enrolment when the peaks themselves change.
+ * The durable side of the reference index: one SQLite file (WAL) holding each recording's metadata,
+ * its reference peaks and its dense reference peaks (for verification only), compactly encoded.
+ * Hashes are derived from peaks when the index is loaded, so the file stays small (about 0.45 MB per
+ * hour of audio) and a scheme change only needs re-enrolment when the peaks themselves change.
  */
 export class FingerprintStore {
   readonly db: Database.Database;
   readonly path: string;
+  private readonly denseColumn: boolean;
 
   constructor(dir: string, opts: { readonly?: boolean } = {}) {
     mkdirSync(dir, { recursive: true });
@@ -50,14 +51,19 @@ export class FingerprintStore {
           peak_count INTEGER NOT NULL,
           content_hash TEXT NOT NULL,
           enrolled_at_ms INTEGER NOT NULL,
-          peaks BLOB NOT NULL
+          peaks BLOB NOT NULL,
+          dense_peaks BLOB
         );
         CREATE INDEX IF NOT EXISTS recordings_content ON recordings(content_hash);
       `);
+      // indexes made before dense reference peaks existed: the column is added, their rows keep NULL
+      if (!this.hasDensePeaksColumn()) this.db.exec('ALTER TABLE recordings ADD COLUMN dense_peaks BLOB');
       const scheme = this.getMeta('scheme');
       if (scheme === undefined) this.setMeta('scheme', FINGERPRINT_SCHEME);
     }
     this.db.pragma('busy_timeout = 5000');
+    // a read-only open of an old index cannot add the column: it is then read as absent
+    this.denseColumn = this.hasDensePeaksColumn();
     const scheme = this.getMeta('scheme');
     if (scheme !== FINGERPRINT_SCHEME) {
       this.db.close();
@@ -65,6 +71,11 @@ export class FingerprintStore {
         `reference index at ${dir} was built with fingerprint scheme ${scheme}, this build uses ${FINGERPRINT_SCHEME}: re-enrol into a new index`,
       );
     }
+  }
+
+  private hasDensePeaksColumn(): boolean {
+    const cols = this.db.prepare('PRAGMA table_info(recordings)').all() as Array<{ name: string }>;
+    return cols.some((c) => c.name === 'dense_peaks');
   }
 
   getMeta(key: string): string | undefined {
@@ -96,12 +107,13 @@ export class FingerprintStore {
     peakCount: number,
     contentHash: string,
     peaks: Uint8Array,
+    densePeaks: Uint8Array | null = null,
   ): number {
     const tx = this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO recordings(id, title, artist, isrc, source_path, duration_sec, peak_count, content_hash, enrolled_at_ms, peaks)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO recordings(id, title, artist, isrc, source_path, duration_sec, peak_count, content_hash, enrolled_at_ms, peaks, dense_peaks)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           meta.id,
@@ -114,6 +126,7 @@ export class FingerprintStore {
           contentHash,
           Date.now(),
           Buffer.from(peaks.buffer, peaks.byteOffset, peaks.byteLength),
+          densePeaks && Buffer.from(densePeaks.buffer, densePeaks.byteOffset, densePeaks.byteLength),
         );
       this.bump();
       return Number(info.lastInsertRowid);
@@ -166,6 +179,20 @@ export class FingerprintStore {
     const row = this.db.prepare('SELECT peaks FROM recordings WHERE id = ?').get(id) as
       { peaks: Buffer } | undefined;
     return row ? new Uint8Array(row.peaks) : undefined;
+  }
+
+  /** A recording's dense reference peaks (encoded); undefined if it has none (enrolled before they existed). */
+  densePeaksOf(id: string): Uint8Array | undefined {
+    if (!this.denseColumn) return undefined;
+    const row = this.db.prepare('SELECT dense_peaks AS d FROM recordings WHERE id = ?').get(id) as
+      { d: Buffer | null } | undefined;
+    return row?.d ? new Uint8Array(row.d) : undefined;
+  }
+
+  /** Recordings enrolled without dense reference peaks (before they existed). */
+  countWithoutDensePeaks(): number {
+    if (!this.denseColumn) return Number(this.db.prepare('SELECT count(*) FROM recordings').pluck().get());
+    return Number(this.db.prepare('SELECT count(*) FROM recordings WHERE dense_peaks IS NULL').pluck().get());
   }
 
   rowids(): Set<number> {

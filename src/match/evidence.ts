@@ -98,6 +98,13 @@ export class SpectrumHistory {
     return n ? m - sum / n : 0;
   }
 
+  /** The frame's median level (half-dB steps above -120 dB), or undefined if it is no longer kept. */
+  level(frame: number): number | undefined {
+    if (frame < 0) return undefined;
+    const slot = frame % this.capacityFrames;
+    return this.frameNo[slot] === frame ? this.medians[slot] : undefined;
+  }
+
   has(frame: number): boolean {
     return frame >= 0 && this.frameNo[frame % this.capacityFrames] === frame;
   }
@@ -265,6 +272,13 @@ export const NEAR_SHIFTS: ReadonlyArray<readonly [number, number]> = [11, 17, 23
       [-d, 0],
     ] as const,
 );
+/**
+ * A nearby time whose frame is this much quieter (median level) than the aligned one is not compared:
+ * before the onset of a sound, or in a pause of a voice alone, anything at the aligned time looks loud
+ * (a 1-s track at the start of a song after silence ranked 5.6 on dense peaks).
+ */
+const NEAR_MAX_LEVEL_DROP = 20 * STEPS_PER_DB;
+
 /** A peak is ranked only against at least this many off-alignment positions still in the history. */
 const RANK_MIN_COMPARISONS = 6;
 /** Peaks needed for a rank verdict. */
@@ -320,6 +334,20 @@ export function rankEvidence(
   return rankVerdict(rankTotals(h, peaks, al, fromQ, toQ));
 }
 
+/**
+ * The ranking against nearby times (NEAR_SHIFTS) of the reference peaks predicted in [fromQ, toQ),
+ * leaving out nearby frames much quieter than the aligned one (NEAR_MAX_LEVEL_DROP).
+ */
+export function nearTotals(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  fromQ: number,
+  toQ: number,
+): RankTotals {
+  return rankTotals(h, peaks, al, fromQ, toQ, NEAR_SHIFTS, NEAR_MAX_LEVEL_DROP);
+}
+
 /** The ranks of rankEvidence() summed over the reference peaks predicted in [fromQ, toQ) and still in the history. */
 export function rankTotals(
   h: SpectrumHistory,
@@ -328,6 +356,7 @@ export function rankTotals(
   fromQ: number,
   toQ: number,
   shifts: ReadonlyArray<readonly [number, number]> = RANK_SHIFTS,
+  maxLevelDrop = Infinity,
 ): RankTotals {
   const [lo, t1] = referenceRange(peaks, al, fromQ, toQ);
   let n = 0;
@@ -340,11 +369,13 @@ export function rankTotals(
     if (bin < 0 || bin >= NUM_BINS) continue;
     const on = h.contrast(q, bin);
     if (on === undefined) continue;
+    const floor = maxLevelDrop === Infinity ? -Infinity : h.level(q)! - maxLevelDrop;
     let below = 0;
     let k = 0;
     for (const [dq, db] of shifts) {
       const b = bin + db;
       if (b < 0 || b >= NUM_BINS) continue;
+      if (floor !== -Infinity && (h.level(q + dq) ?? -Infinity) < floor) continue;
       const off = h.contrast(q + dq, b);
       if (off === undefined) continue;
       k++;

@@ -18,7 +18,7 @@ import {
   SpectrumHistory,
   addRanks,
   extendEdge,
-  NEAR_SHIFTS,
+  nearTotals,
   rankTotals,
   rankVerdict,
   type Alignment,
@@ -514,9 +514,11 @@ export class StreamMatcher {
     const from = Math.max(fit.startF, t.ranksUntil ?? -Infinity);
     const ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, fit.endF));
     // against nearby times only over what the history still holds: it only verifies, and a track that
-    // needs it is short
-    const near = rankVerdict(rankTotals(this.history, peaks, al, fit.startF, fit.endF, NEAR_SHIFTS));
-    d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near });
+    // needs it is short. The dense reference peaks, where stored, are ranked too (more peaks, more power).
+    const near = rankVerdict(nearTotals(this.history, peaks, al, fit.startF, fit.endF));
+    const dense = this.source.lookup.denseReferencePeaks?.(t.rec);
+    const nearDense = dense && rankVerdict(nearTotals(this.history, dense, al, fit.startF, fit.endF));
+    d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near, nearDense });
   }
 
   /**

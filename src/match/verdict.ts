@@ -18,6 +18,8 @@ export function spectrumMatters(points: number, confidence: number): boolean {
 export interface SpectrumEvidence {
   span: number | undefined;
   near?: RankEvidence | undefined;
+  /** The same ranking of the dense reference peaks (where the index holds them). */
+  nearDense?: RankEvidence | undefined;
 }
 
 /**
@@ -29,19 +31,23 @@ export interface SpectrumEvidence {
  * - verification: a short airing (a jingle, a few seconds of a bed under speech) has too few points
  *   to be believed on their count alone; from MATCH.verifyMinPoints points, reference peaks ranking
  *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points;
- * - verification against nearby times: MATCH.nearMinPeaks or more reference peaks ranking
- *   MATCH.nearMinZ above the same frequencies a fraction of a second away count as
- *   MATCH.nearBonusPoints more points, from any number of points (a few seconds of a bed under a
- *   voice give 6-11).
+ * - verification against nearby times: reference peaks ranking MATCH.nearMinZ above the same
+ *   frequencies a fraction of a second away count as MATCH.nearBonusPoints more points, from any
+ *   number of points (a few seconds of a bed under a voice give 6-11), if MATCH.nearMinPeaks or more
+ *   (sparse) reference peaks were ranked, about a second of reference. The ranking of the dense
+ *   reference peaks passes as well (at about twice the peaks it has more power) where the sparse
+ *   ranking reaches MATCH.nearDenseSupportZ (docs/recognition.md).
  */
 export function spectrumVerdict(points: number, confidence: number, ev: SpectrumEvidence): number {
-  const { span, near } = ev;
+  const { span, near, nearDense } = ev;
   if (span === undefined) return confidence;
   if (points < MATCH.vetoBelowPoints && span < MATCH.vetoMaxZ) return 0;
   if (confidence >= VERIFY_BELOW) return confidence;
   let bonus = 0;
   if (points >= MATCH.verifyMinPoints && span >= MATCH.verifyMinZ) bonus = MATCH.verifyBonusPoints;
-  if (near && near.n >= MATCH.nearMinPeaks && near.z >= MATCH.nearMinZ)
+  const denseAgreed = near && nearDense && near.z >= MATCH.nearDenseSupportZ ? nearDense.z : -Infinity;
+  const nearZ = Math.max(near?.z ?? -Infinity, denseAgreed);
+  if (near && near.n >= MATCH.nearMinPeaks && nearZ >= MATCH.nearMinZ)
     bonus = Math.max(bonus, MATCH.nearBonusPoints);
   return bonus ? Math.max(confidence, confidenceOf(points + bonus)) : confidence;
 }

@@ -31,6 +31,11 @@ export function register(program: Command): void {
             `postings     ${s.postings}`,
             `on disk      ${mb(s.diskBytes)}${hours > 0 ? ` (${mb(s.diskBytes / hours)} per hour)` : ''}`,
             `in memory    ${mb(s.memoryBytes)}${hours > 0 ? ` (${mb(s.memoryBytes / hours)} per hour, incl. a fixed ${mb(index.lookup.main.offsets.byteLength)} hash table)` : ''}`,
+            ...(s.withoutDensePeaks > 0
+              ? [
+                  `note         ${s.withoutDensePeaks} recording(s) enrolled before dense reference peaks were stored: their short airings are verified less well; re-enrol them with --replace`,
+                ]
+              : []),
           ].join('\n') + '\n',
         );
       } finally {
