@@ -35,7 +35,7 @@ export class ReferenceIndex {
   private lastRowid = 0;
   private generation: number;
 
-  private readonly peakCache = new Map<string, Peak[]>();
+  private readonly peakCache = new Map<string, Peak[] | null>();
   private readonly densePeakCache = new Map<string, Peak[] | null>();
 
   private constructor(
@@ -49,34 +49,12 @@ export class ReferenceIndex {
 
   /** A recording's reference peaks, decoded from the store; the most recently used few are cached. */
   peaksOf(id: string): Peak[] | undefined {
-    const hit = this.peakCache.get(id);
-    if (hit) {
-      this.peakCache.delete(id);
-      this.peakCache.set(id, hit);
-      return hit;
-    }
-    const bytes = this.store.peaksOf(id);
-    if (!bytes) return undefined;
-    const peaks = decodePeaks(bytes);
-    this.peakCache.set(id, peaks);
-    if (this.peakCache.size > PEAK_CACHE) this.peakCache.delete(this.peakCache.keys().next().value!);
-    return peaks;
+    return cachedPeaks(this.peakCache, id, () => this.store.peaksOf(id));
   }
 
   /** A recording's dense reference peaks (EnrolmentExtractor), undefined if it was enrolled without them; cached like peaksOf. */
   densePeaksOf(id: string): Peak[] | undefined {
-    const cache = this.densePeakCache;
-    if (cache.has(id)) {
-      const hit = cache.get(id)!;
-      cache.delete(id);
-      cache.set(id, hit);
-      return hit ?? undefined;
-    }
-    const bytes = this.store.densePeaksOf(id);
-    const peaks = bytes ? decodePeaks(bytes) : null;
-    cache.set(id, peaks);
-    if (cache.size > PEAK_CACHE) cache.delete(cache.keys().next().value!);
-    return peaks ?? undefined;
+    return cachedPeaks(this.densePeakCache, id, () => this.store.densePeaksOf(id));
   }
 
   static open(dir: string = defaultIndexDir(), opts: { readonly?: boolean } = {}): ReferenceIndex {
@@ -109,6 +87,7 @@ export class ReferenceIndex {
       throw new Error(`recording "${meta.id}" is already enrolled (use replace to re-enrol it)`);
     const dense = densePeaks ? encodePeaks(densePeaks) : null;
     const rowid = this.store.insert(meta, durationSec, peaks.length, contentHash, encodePeaks(peaks), dense);
+    this.peakCache.delete(meta.id);
     this.densePeakCache.delete(meta.id);
     this.lastRowid = Math.max(this.lastRowid, rowid);
     this.generation = this.store.generation();
@@ -180,4 +159,21 @@ export class ReferenceIndex {
   close(): void {
     this.store.close();
   }
+}
+
+/** Decoded peaks from `load`, through a small LRU `cache` that also remembers ids without any (null). */
+function cachedPeaks(
+  cache: Map<string, Peak[] | null>,
+  id: string,
+  load: () => Uint8Array | undefined,
+): Peak[] | undefined {
+  let peaks = cache.get(id);
+  if (peaks !== undefined) cache.delete(id);
+  else {
+    const bytes = load();
+    peaks = bytes ? decodePeaks(bytes) : null;
+    if (cache.size >= PEAK_CACHE) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(id, peaks);
+  return peaks ?? undefined;
 }
