@@ -1,11 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Live-stream tests play broadcasts at 8x real time and check airtimes to the second: when other test
- * files load both cores beside them, the monitor falls behind and they flake. They run after the rest,
- * one file at a time.
+ * Tests that run against the clock: live streams at 8x real time checked to the second, and the
+ * distributed test waiting for BullMQ to notice a killed worker's stalled batch. When other test files
+ * load both cores beside them they fall behind and flake, so they run after the rest, one file at a time.
  */
-const LIVE = ['test/monitor-live.test.ts', 'test/monitor-capture.test.ts', 'test/monitor-hls-pdt.test.ts'];
+const LIVE = [
+  'test/monitor-live.test.ts',
+  'test/monitor-capture.test.ts',
+  'test/monitor-hls-pdt.test.ts',
+  'test/distributed.test.ts',
+];
 
 export default defineConfig({
   test: {
