@@ -131,7 +131,9 @@ describe('reference index', () => {
     expect(rw.densePeaksOf('new')).toEqual(densePeaks);
     expect(rw.stats().withoutDensePeaks).toBe(1);
     rw.close();
-    expect(ReferenceIndex.open(dir).densePeaksOf('new')).toHaveLength(densePeaks.length);
+    const reopened = ReferenceIndex.open(dir);
+    expect(reopened.densePeaksOf('new')).toHaveLength(densePeaks.length);
+    reopened.close();
   });
 
   it('synthetic padding grows the postings without creating detections', () => {

@@ -17,7 +17,7 @@ import {
 } from '../src/match/evidence.js';
 import { BinSieve } from '../src/match/tables.js';
 import { confidenceOf } from '../src/match/track.js';
-import { spectrumMatters, spectrumVerdict } from '../src/match/verdict.js';
+import { denseMatters, spectrumMatters, spectrumVerdict } from '../src/match/verdict.js';
 
 describe('level quantisation of the spectrum history', () => {
   const f32 = new Float32Array(1);
@@ -341,6 +341,22 @@ describe('spectrum verdict of a weak track', () => {
     expect(spectrumVerdict(p, confidenceOf(p), { span: verifyMinZ, near: near(nearMinZ) })).toBe(
       confidenceOf(p + Math.max(verifyBonusPoints, nearBonusPoints)),
     );
+  });
+
+  it('reads dense peaks only where they could change the verdict', () => {
+    const c = confidenceOf(6);
+    let mattered = 0;
+    for (let z = -2; z <= 9; z += 0.25) {
+      for (const n of [nearMinPeaks - 1, nearMinPeaks, 40]) {
+        const sparse = near(z, n);
+        const withDense = spectrumVerdict(6, c, { span: 9, near: sparse, nearDense: near(20, 80) });
+        const without = spectrumVerdict(6, c, { span: 9, near: sparse });
+        if (!denseMatters(sparse)) expect(withDense).toBe(without);
+        else mattered++;
+      }
+    }
+    expect(mattered).toBeGreaterThan(0);
+    expect(denseMatters(undefined)).toBe(false);
   });
 
   it('changes nothing without a verdict of the spectrum (too few peaks, or peaks-only input)', () => {

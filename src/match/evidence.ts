@@ -106,7 +106,7 @@ export class SpectrumHistory {
   }
 
   has(frame: number): boolean {
-    return frame >= 0 && this.frameNo[frame % this.capacityFrames] === frame;
+    return this.level(frame) !== undefined;
   }
 }
 

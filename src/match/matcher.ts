@@ -23,7 +23,7 @@ import {
   rankVerdict,
   type Alignment,
 } from './evidence.js';
-import { spectrumMatters, spectrumVerdict } from './verdict.js';
+import { denseMatters, spectrumMatters, spectrumVerdict } from './verdict.js';
 import { finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
@@ -516,7 +516,7 @@ export class StreamMatcher {
     // against nearby times only over what the history still holds: it only verifies, and a track that
     // needs it is short. The dense reference peaks, where stored, are ranked too (more peaks, more power).
     const near = rankVerdict(nearTotals(this.history, peaks, al, fit.startF, fit.endF));
-    const dense = this.source.lookup.denseReferencePeaks?.(t.rec);
+    const dense = denseMatters(near) ? this.source.lookup.denseReferencePeaks?.(t.rec) : undefined;
     const nearDense = dense && rankVerdict(nearTotals(this.history, dense, al, fit.startF, fit.endF));
     d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near, nearDense });
   }

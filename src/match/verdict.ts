@@ -23,6 +23,20 @@ export interface SpectrumEvidence {
 }
 
 /**
+ * Whether ranking the dense reference peaks could change spectrumVerdict's answer, given the sparse
+ * ranking against nearby times: only where that is supported but short of MATCH.nearMinZ (so the
+ * matcher reads dense peaks for a few tracks, not for every chance track that closes).
+ */
+export function denseMatters(near: RankEvidence | undefined): boolean {
+  return (
+    near !== undefined &&
+    near.n >= MATCH.nearMinPeaks &&
+    near.z >= MATCH.nearDenseSupportZ &&
+    near.z < MATCH.nearMinZ
+  );
+}
+
+/**
  * A track's confidence after the query spectrum was checked along its alignment (rankEvidence's z;
  * undefined when there was too little of it to judge, which changes nothing):
  * - veto: fewer than MATCH.vetoBelowPoints points whose reference peaks do not stand out in the query
