@@ -16,7 +16,7 @@ import {
   type Alignment,
 } from '../src/match/evidence.js';
 import { BinSieve } from '../src/match/tables.js';
-import { confidenceOf } from '../src/match/track.js';
+import { MIN_FIT_POINTS, MIN_POINTS, confidenceOf } from '../src/match/track.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from '../src/match/verdict.js';
 
 describe('level quantisation of the spectrum history', () => {
@@ -307,6 +307,12 @@ describe('spectrum verdict of a weak track', () => {
       confidenceOf(verifyMinPoints + verifyBonusPoints),
     );
     expect(spectrumVerdict(verifyMinPoints, c, { span: verifyMinZ - 0.1 })).toBe(c);
+    // not where the same peaks stand no higher than nearby times: music in the reference's key
+    const nearZ = (z: number) => ({ z, n: 30, mean: 0.5 });
+    expect(spectrumVerdict(verifyMinPoints, c, { span: 9, near: nearZ(MATCH.verifyNearMinZ - 0.1) })).toBe(c);
+    expect(spectrumVerdict(verifyMinPoints, c, { span: 9, near: nearZ(MATCH.verifyNearMinZ) })).toBe(
+      confidenceOf(verifyMinPoints + verifyBonusPoints),
+    );
     expect(spectrumVerdict(verifyMinPoints - 1, confidenceOf(verifyMinPoints - 1), { span: 20 })).toBe(
       confidenceOf(verifyMinPoints - 1),
     );
@@ -341,6 +347,35 @@ describe('spectrum verdict of a weak track', () => {
     expect(spectrumVerdict(p, confidenceOf(p), { span: verifyMinZ, near: near(nearMinZ) })).toBe(
       confidenceOf(p + Math.max(verifyBonusPoints, nearBonusPoints)),
     );
+  });
+
+  it('lets a track below MIN_POINTS through only when nearby times verify it, over two seconds', () => {
+    const { nearDenseSupportZ } = MATCH;
+    const verified = confidenceOf(MIN_POINTS + nearBonusPoints);
+    for (let p = MIN_FIT_POINTS; p < MIN_POINTS; p++) {
+      // its points alone are no evidence
+      expect(confidenceOf(p)).toBe(0);
+      expect(spectrumMatters(p, 0)).toBe(true);
+      const few = MATCH.nearMinPeaksAiring;
+      expect(spectrumVerdict(p, 0, { span: 9, near: near(nearMinZ, few) })).toBe(verified);
+      expect(spectrumVerdict(p, 0, { span: 9, near: near(nearMinZ - 0.1, few) })).toBe(0);
+      // about two seconds of reference, not one: a 1-s burst of speech can rank as high
+      expect(spectrumVerdict(p, 0, { span: 9, near: near(9, few - 1) })).toBe(0);
+      expect(
+        spectrumVerdict(p, 0, { span: 9, near: near(nearDenseSupportZ, few), nearDense: near(9, 60) }),
+      ).toBe(verified);
+      // the span ranking alone (verifyMinPoints) does not apply to so few points
+      expect(spectrumVerdict(p, 0, { span: 20 })).toBe(0);
+    }
+    expect(verified).toBeGreaterThanOrEqual(MATCH.minConfidence);
+    // a ranking reaching past the matched points to the airing's edges needs the same two seconds
+    const c = confidenceOf(MIN_POINTS);
+    const airing = MATCH.nearMinPeaksAiring;
+    expect(spectrumVerdict(MIN_POINTS, c, { span: 9, near: near(9, airing - 1), airing: true })).toBe(c);
+    expect(spectrumVerdict(MIN_POINTS, c, { span: 9, near: near(nearMinZ, airing), airing: true })).toBe(
+      verified,
+    );
+    expect(spectrumVerdict(MIN_POINTS, c, { span: 9, near: near(nearMinZ, nearMinPeaks) })).toBe(verified);
   });
 
   it('reads dense peaks only where they could change the verdict', () => {

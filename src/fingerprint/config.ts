@@ -66,8 +66,13 @@ export const MATCH = {
   windowFrames: 250,
   /** Width of an offset bin in the Hough vote (frames). */
   offsetBinFrames: 24,
-  /** A window's best bin must hold at least this many votes to become a hit. */
-  minHitVotes: 5,
+  /**
+   * A window's best bin must hold at least this many votes to become a hit. A track of fewer than 6
+   * points has no confidence of its own: only the spectrum's verification lets it through, so matching
+   * without the spectrum (peaks only, or verifyShort off) keeps minHitVotesPeaksOnly.
+   */
+  minHitVotes: 4,
+  minHitVotesPeaksOnly: 5,
   /** A detection still open is closed after this much query time without a hit that continues it. */
   closeAfterSec: 9,
   /** A hit continues a detection when its offset is within this slack of the detection's line. */
@@ -83,6 +88,13 @@ export const MATCH = {
   verifyMinZ: 5.5,
   verifyBonusPoints: 10,
   /**
+   * ... unless the ranking against nearby times (below), where judged, stays under this: the
+   * frequency-shifted places of that ranking are lifted by music in the reference's key, and with
+   * hits from 4 votes a 12-point track of similar game music over another recording's jingle reached
+   * 5.6 there and 2.2 against nearby times (real tracks that need this rule: 3.2 and 4.8).
+   */
+  verifyNearMinZ: 3,
+  /**
    * Verification against nearby times (docs/recognition.md): a track of any size whose reference peaks
    * (nearMinPeaks or more) rank nearMinZ standard deviations above the same frequencies a fraction of a
    * second earlier and later in the query counts as nearBonusPoints more points.
@@ -95,6 +107,14 @@ export const MATCH = {
    * makes anything look loud (speech bursts of 0.3-0.45 s reached 4.4-5.0 with 9-13 peaks).
    */
   nearMinPeaks: 14,
+  /**
+   * The same floor, about two seconds of reference, where the ranking reaches past the matched points
+   * to the airing's edges (found in the spectrum), and for any track of fewer than MIN_POINTS (6)
+   * points (a few seconds of a bed under a voice leave 4-5): the edges can stretch a 0.45-s burst of
+   * speech to the 14 peaks of the floor (it ranked 5.0-5.1 over them, at 4 and at 6 points); the real
+   * tracks verified that way rank over 35-165.
+   */
+  nearMinPeaksAiring: 28,
   /**
    * The ranking of the dense reference peaks verifies at nearMinZ only where the sparse peaks' ranking
    * agrees to this many standard deviations: similar game music shares motifs of about a second,

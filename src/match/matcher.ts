@@ -22,6 +22,7 @@ import {
   rankTotals,
   rankVerdict,
   type Alignment,
+  type RankEvidence,
 } from './evidence.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from './verdict.js';
 import { finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
@@ -112,6 +113,8 @@ export class StreamMatcher {
   private readonly hashBuf: number[] = [];
   private readonly anchorSeen = new StampSet();
   private latestUnits = 0;
+  /** PCM was pushed: the spectrum is there to verify tracks of few points (MATCH.minHitVotes). */
+  private hasSpectrum = false;
 
   constructor(source: HasLookup | LookupIndex, opts: MatcherOptions = {}) {
     this.source = 'lookup' in source ? source : { lookup: source };
@@ -133,6 +136,7 @@ export class StreamMatcher {
 
   push(pcm: Float32Array): Detection[] {
     const out: Detection[] = [];
+    this.hasSpectrum = true;
     // Large inputs go through in slices, so that windows are evaluated while their spectrum is
     // still in the history (the edge and presence checks need it).
     for (let i = 0; i < pcm.length; i += PUSH_SLICE) {
@@ -377,7 +381,7 @@ export class StreamMatcher {
     const end = this.firstVoteAt(we);
     if (first === end) return;
     if (this.tracks.length > 0) this.continueTracks(first, end);
-    const minVotes = MATCH.minHitVotes;
+    const minVotes = this.hasSpectrum && this.verifyShort ? MATCH.minHitVotes : MATCH.minHitVotesPeaksOnly;
     const pairs = this.sieve.pairs(vBin, first, end, minVotes);
     if (pairs.length === 0) return;
     pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
@@ -513,12 +517,38 @@ export class StreamMatcher {
     if (!peaks || !al) return;
     const from = Math.max(fit.startF, t.ranksUntil ?? -Infinity);
     const ranks = addRanks(t.ranks ?? NO_RANKS, rankTotals(this.history, peaks, al, from, fit.endF));
-    // against nearby times only over what the history still holds: it only verifies, and a track that
-    // needs it is short. The dense reference peaks, where stored, are ranked too (more peaks, more power).
-    const near = rankVerdict(nearTotals(this.history, peaks, al, fit.startF, fit.endF));
+    // Against nearby times only over what the history still holds: it only verifies, and a track that
+    // needs it is short. Over the matched points, and over the airing as far as the spectrum showed
+    // it (the edges), with a longer floor: under a voice a few seconds of music leave 4-6 points on a
+    // second of it. The better verdict counts.
+    const span = rankVerdict(ranks)?.z;
+    const c0 = d.confidence;
+    d.confidence = spectrumVerdict(points, c0, {
+      span,
+      ...this.nearEvidence(t, peaks, al, fit.startF, fit.endF),
+    });
+    const airFrom = Math.min(fit.startF, t.edgeStart ?? Infinity);
+    const airTo = Math.max(fit.endF, t.edgeEnd ?? -Infinity);
+    if (airFrom < fit.startF || airTo > fit.endF) {
+      const airing = this.nearEvidence(t, peaks, al, airFrom, airTo);
+      d.confidence = Math.max(d.confidence, spectrumVerdict(points, c0, { span, ...airing, airing: true }));
+    }
+  }
+
+  /**
+   * The reference ranked against nearby times over [fromF, toF); its dense peaks too (more peaks, more
+   * power) where stored and where they could change the verdict.
+   */
+  private nearEvidence(
+    t: Track,
+    peaks: Peak[],
+    al: Alignment,
+    fromF: number,
+    toF: number,
+  ): { near?: RankEvidence; nearDense?: RankEvidence } {
+    const near = rankVerdict(nearTotals(this.history, peaks, al, fromF, toF));
     const dense = denseMatters(near) ? this.source.lookup.denseReferencePeaks?.(t.rec) : undefined;
-    const nearDense = dense && rankVerdict(nearTotals(this.history, dense, al, fit.startF, fit.endF));
-    d.confidence = spectrumVerdict(points, d.confidence, { span: rankVerdict(ranks)?.z, near, nearDense });
+    return { near, nearDense: dense && rankVerdict(nearTotals(this.history, dense, al, fromF, toF)) };
   }
 
   /**
@@ -602,9 +632,14 @@ export class StreamMatcher {
       if (d && fit && this.verifyShort) this.checkSpectrum(t, fit, d);
       if (!d || d.confidence < this.minConfidence) continue;
       const points = t.tq.length;
-      // a weaker track of the same recording over the same airtime is a repeated section: drop it
+      // A weaker track of the same recording over the same airtime is a repeated section: drop it.
+      // Weaker by consistent points (inliers): under a voice a wrong offset's track may gather more
+      // stray votes than the real one has points on its line.
+      const inliers = fit!.inliers.length;
+      const outdone = (o: Track) =>
+        o.rec === t.rec && o.tq.length > inliers && (fitTrack(o)?.inliers.length ?? 0) > inliers;
       const stronger =
-        this.tracks.some((o) => o.rec === t.rec && o.tq.length > points && overlapsTrack(o, d)) ||
+        this.tracks.some((o) => outdone(o) && overlapsTrack(o, d)) ||
         this.recent.some((r) => r.slot === t.rec.slot && r.points >= points && overlapShare(r, d) >= 0.5);
       if (stronger) continue;
       // Shared material (a drum loop, a sample) makes a short, weak match inside another recording's
@@ -657,6 +692,11 @@ function trackSpan(t: Track): { start: number; end: number; points: number } {
   return { start: frameToSec(lo / TU), end: frameToSec(hi / TU), points: t.tq.length };
 }
 
+/**
+ * Whether an open track shares any airtime with a detection: the track is still growing, so its span
+ * so far understates the overlap (a repeated section's track closing 2.6 s before the airing it
+ * shadows overlapped the open track's points by less than half).
+ */
 function overlapsTrack(t: Track, d: Detection): boolean {
-  return overlapShare(trackSpan(t), d) >= 0.5;
+  return overlapShare(trackSpan(t), d) > 0;
 }

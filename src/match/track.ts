@@ -30,8 +30,14 @@ export interface Track {
   ranksUntil?: number;
 }
 
-/** Inlier points needed before a track can become a detection. */
+/** Inlier points a track is believed on without the spectrum's verification (confidenceOf). */
 export const MIN_POINTS = 6;
+/**
+ * Inlier points a track needs to be fitted and checked at all: below MIN_POINTS its confidence is 0
+ * unless the query spectrum verifies it (spectrumVerdict). A few seconds of music under a voice
+ * leaves 4-5 consistent triplets.
+ */
+export const MIN_FIT_POINTS = 4;
 
 /**
  * Confidence from the number of consistent matched points (query anchor, reference anchor). It is
@@ -69,15 +75,44 @@ function robustSlope(tq: number[], tr: number[], idx: number[], scaleHint: numbe
     if (dr >= MIN_PAIR_FRAMES) slopes.push((tq[j] - tq[i]) / dr);
   }
   const lim = HASH.maxSpeedChange + 0.01;
-  const b = slopes.length >= 5 ? median(slopes) : 1 / scaleHint;
+  const b = slopes.length >= MIN_SLOPES ? median(slopes) : 1 / scaleHint;
   return Math.min(1 / (1 - lim), Math.max(1 / (1 + lim), b));
 }
 
 /** Reference frames two points must be apart to estimate the speed from them. */
 const MIN_PAIR_FRAMES = 1.5 * FRAMES_PER_SEC;
 
-/** Fits query time = a + b * reference time over the points, rejecting outliers; b = 1 / speed. */
+/** Point pairs far enough apart (MIN_PAIR_FRAMES) that a track's slope is measured from its points. */
+const MIN_SLOPES = 5;
+
+/**
+ * Fits query time = a + b * reference time over the points, rejecting outliers; b = 1 / speed.
+ * Where the points are too few or too close together to measure the slope (a short airing), the
+ * triplets' own time-scale estimates (`scaleHint`, their median) are a guess 2-3 % off at times: then
+ * the nominal speed is fitted too and kept unless the guess explains more points.
+ */
 function fitLine(tq: number[], tr: number[], scaleHint: number): { a: number; b: number; inliers: number[] } {
+  const all = tq.map((_, i) => i);
+  const guessed = fitLineFrom(tq, tr, scaleHint);
+  if (scaleHint === 1 || countSlopes(tr, all) >= MIN_SLOPES) return guessed;
+  const nominal = fitLineFrom(tq, tr, 1);
+  return nominal.inliers.length >= guessed.inliers.length ? nominal : guessed;
+}
+
+function countSlopes(tr: number[], idx: number[]): number {
+  const order = [...idx].sort((x, y) => tr[x] - tr[y]);
+  const half = order.length >> 1;
+  let n = 0;
+  for (let k = 0; k + half < order.length; k++)
+    if (tr[order[k + half]] - tr[order[k]] >= MIN_PAIR_FRAMES) n++;
+  return n;
+}
+
+function fitLineFrom(
+  tq: number[],
+  tr: number[],
+  scaleHint: number,
+): { a: number; b: number; inliers: number[] } {
   let idx = tq.map((_, i) => i);
   let b = robustSlope(tq, tr, idx, scaleHint);
   let a = median(idx.map((i) => tq[i] - b * tr[i]));
@@ -85,7 +120,7 @@ function fitLine(tq: number[], tr: number[], scaleHint: number): { a: number; b:
     const resid = idx.map((i) => Math.abs(tq[i] - a - b * tr[i]));
     const tolFrames = Math.max(2.5, 3 * median(resid));
     const next = idx.filter((_, k) => resid[k] <= tolFrames);
-    if (next.length === idx.length || next.length < MIN_POINTS) break;
+    if (next.length === idx.length || next.length < MIN_FIT_POINTS) break;
     idx = next;
     b = robustSlope(tq, tr, idx, scaleHint);
     a = median(idx.map((i) => tq[i] - b * tr[i]));
@@ -105,10 +140,10 @@ export interface TrackFit {
 }
 
 export function fitTrack(t: Track): TrackFit | undefined {
-  if (t.tq.length < MIN_POINTS) return undefined;
+  if (t.tq.length < MIN_FIT_POINTS) return undefined;
   const tqF = t.tq.map((x) => x / TU);
   const { a, b, inliers } = fitLine(tqF, t.tr, median(t.scale));
-  if (inliers.length < MIN_POINTS) return undefined;
+  if (inliers.length < MIN_FIT_POINTS) return undefined;
   let startF = Infinity;
   let endF = -Infinity;
   for (const i of inliers) {

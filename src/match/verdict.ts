@@ -1,6 +1,6 @@
 import { MATCH } from '../fingerprint/index.js';
 import type { RankEvidence } from './evidence.js';
-import { confidenceOf } from './track.js';
+import { MIN_POINTS, confidenceOf } from './track.js';
 
 /** Tracks already this confident are not verified (it could not change their fate). */
 const VERIFY_BELOW = 0.9;
@@ -20,6 +20,11 @@ export interface SpectrumEvidence {
   near?: RankEvidence | undefined;
   /** The same ranking of the dense reference peaks (where the index holds them). */
   nearDense?: RankEvidence | undefined;
+  /**
+   * The two rankings against nearby times cover the airing's edges (found in the spectrum) beyond
+   * the matched points: they then need MATCH.nearMinPeaksAiring peaks, not MATCH.nearMinPeaks.
+   */
+  airing?: boolean;
 }
 
 /**
@@ -44,24 +49,31 @@ export function denseMatters(near: RankEvidence | undefined): boolean {
  *   tempo, a re-arranged melody — however many they are: confidence 0;
  * - verification: a short airing (a jingle, a few seconds of a bed under speech) has too few points
  *   to be believed on their count alone; from MATCH.verifyMinPoints points, reference peaks ranking
- *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points;
+ *   MATCH.verifyMinZ above chance count as MATCH.verifyBonusPoints more points, unless they rank
+ *   below MATCH.verifyNearMinZ against nearby times (same-key music lifts the former, not the latter);
  * - verification against nearby times: reference peaks ranking MATCH.nearMinZ above the same
  *   frequencies a fraction of a second away count as MATCH.nearBonusPoints more points, from any
  *   number of points (a few seconds of a bed under a voice give 6-11), if MATCH.nearMinPeaks or more
  *   (sparse) reference peaks were ranked, about a second of reference. The ranking of the dense
  *   reference peaks passes as well (at about twice the peaks it has more power) where the sparse
- *   ranking reaches MATCH.nearDenseSupportZ (docs/recognition.md).
+ *   ranking reaches MATCH.nearDenseSupportZ (docs/recognition.md). Over the airing's edges beyond the
+ *   matched points (`airing`), and for a track of fewer than MIN_POINTS points (no confidence of its
+ *   own), it needs MATCH.nearMinPeaksAiring peaks; such a track then counts as a verified track of
+ *   MIN_POINTS points.
  */
 export function spectrumVerdict(points: number, confidence: number, ev: SpectrumEvidence): number {
-  const { span, near, nearDense } = ev;
+  const { span, near, nearDense, airing } = ev;
   if (span === undefined) return confidence;
   if (points < MATCH.vetoBelowPoints && span < MATCH.vetoMaxZ) return 0;
   if (confidence >= VERIFY_BELOW) return confidence;
   let bonus = 0;
-  if (points >= MATCH.verifyMinPoints && span >= MATCH.verifyMinZ) bonus = MATCH.verifyBonusPoints;
+  const nearAgrees = !near || near.z >= MATCH.verifyNearMinZ;
+  if (points >= MATCH.verifyMinPoints && span >= MATCH.verifyMinZ && nearAgrees)
+    bonus = MATCH.verifyBonusPoints;
   const denseAgreed = near && nearDense && near.z >= MATCH.nearDenseSupportZ ? nearDense.z : -Infinity;
   const nearZ = Math.max(near?.z ?? -Infinity, denseAgreed);
-  if (near && near.n >= MATCH.nearMinPeaks && nearZ >= MATCH.nearMinZ)
-    bonus = Math.max(bonus, MATCH.nearBonusPoints);
-  return bonus ? Math.max(confidence, confidenceOf(points + bonus)) : confidence;
+  const minPeaks = airing || points < MIN_POINTS ? MATCH.nearMinPeaksAiring : MATCH.nearMinPeaks;
+  if (near && near.n >= minPeaks && nearZ >= MATCH.nearMinZ) bonus = Math.max(bonus, MATCH.nearBonusPoints);
+  // a verified track counts as at least the smallest track believed on its points alone
+  return bonus ? Math.max(confidence, confidenceOf(Math.max(points, MIN_POINTS) + bonus)) : confidence;
 }
