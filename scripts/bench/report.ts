@@ -155,6 +155,12 @@ export function renderMarkdown(r: BenchReport): string {
     L.push(
       `Query: ${hours(r.scaling[0].querySec)} h of broadcast. Padding is synthetic postings (ReferenceIndex.padSynthetic).`,
     );
+    const last = r.scaling[r.scaling.length - 1];
+    if (last.matchFileXRealtime !== null && last.matchFileXRealtime !== undefined)
+      L.push(
+        `matchFile end to end on the same files at ${last.label} (decode, fingerprint, match and the spectrum checks; ` +
+          `CPU with ffmpeg's): ${xrt(last.matchFileXRealtime)} real time.`,
+      );
     L.push('');
   }
 
