@@ -639,7 +639,7 @@ export class StreamMatcher {
       const outdone = (o: Track) =>
         o.rec === t.rec && o.tq.length > inliers && (fitTrack(o)?.inliers.length ?? 0) > inliers;
       const stronger =
-        this.tracks.some((o) => outdone(o) && overlapsTrack(o, d)) ||
+        this.tracks.some((o) => overlapsTrack(o, d) && outdone(o)) ||
         this.recent.some((r) => r.slot === t.rec.slot && r.points >= points && overlapShare(r, d) >= 0.5);
       if (stronger) continue;
       // Shared material (a drum loop, a sample) makes a short, weak match inside another recording's
