@@ -16,6 +16,8 @@ import {
   type Alignment,
 } from '../src/match/evidence.js';
 import { BinSieve } from '../src/match/tables.js';
+import { StreamMatcher, type Detection } from '../src/match/index.js';
+import { LookupIndex } from '../src/index/lookup.js';
 import { MIN_FIT_POINTS, MIN_POINTS, confidenceOf } from '../src/match/track.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from '../src/match/verdict.js';
 
@@ -397,5 +399,42 @@ describe('spectrum verdict of a weak track', () => {
   it('changes nothing without a verdict of the spectrum (too few peaks, or peaks-only input)', () => {
     expect(spectrumVerdict(8, 0.01, { span: undefined })).toBe(0.01);
     expect(spectrumVerdict(14, 0.2, { span: undefined, near: near(9) })).toBe(0.2);
+  });
+});
+
+describe('reported airtime of one recording', () => {
+  /** The matcher's last step, on its own: what it reports for detections already decided. */
+  const reporter = () => {
+    const m = new StreamMatcher(new LookupIndex()) as unknown as {
+      report(e: { d: Detection; slot: number; points: number }, out: Detection[]): void;
+    };
+    const out: Detection[] = [];
+    return { out, report: (d: Detection, slot = 1) => m.report({ d, slot, points: 20 }, out) };
+  };
+  const det = (start: number, end: number, refStart: number, speed = 1): Detection => ({
+    recording: 'r',
+    start,
+    end,
+    refStart,
+    refEnd: refStart + (end - start) * speed,
+    speed,
+    confidence: 0.9,
+  });
+
+  it('never reports the same seconds of a recording twice: an overlapping detection is cut', () => {
+    const { out, report } = reporter();
+    report(det(10, 100, 10));
+    // a second track of the same airing, starting inside the first one's stretched end
+    report(det(95, 130, 95.2, 1.01));
+    expect(out[1]).toMatchObject({ start: 100, end: 130, refStart: 100.25 });
+    // one wholly inside what was reported: nothing new
+    report(det(20, 40, 20));
+    expect(out).toHaveLength(2);
+    // one reaching further back than forward keeps its earlier part
+    report(det(2, 12, 2));
+    expect(out[2]).toMatchObject({ start: 2, end: 10, refEnd: 10 });
+    // another recording is not affected
+    report(det(50, 60, 50), 2);
+    expect(out[3]).toMatchObject({ start: 50, end: 60 });
   });
 });

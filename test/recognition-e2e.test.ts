@@ -240,6 +240,58 @@ describe('recognition end to end', () => {
     expect(truth.filter((t) => unverified.some((d) => hit(t, d))).length).toBeLessThan(foundBeds.length);
   });
 
+  it('a loop (the same 10 s twice in one recording): one detection per airing, never two over the same airtime', async () => {
+    // both offsets of the loop match the audio equally well; reporting both would pay the airtime twice
+    const s = synthesizeSong(92, SONG_SEC, 22050);
+    const part = (ch: Float32Array) => ch.subarray(5 * 22050, 15 * 22050);
+    const twice = (ch: Float32Array) => {
+      const out = new Float32Array(20 * 22050);
+      out.set(part(ch));
+      out.set(part(ch), 10 * 22050);
+      return out;
+    };
+    const loopPath = join(work, 'loop-92.wav');
+    writeWav(loopPath, [twice(s.left), twice(s.right)], 22050);
+    expect((await enrollFile(index, loopPath, { id: 'loop-92' })).status).toBe('enrolled');
+    const loop = (atSec: number, refStartSec: number, refEndSec: number): MusicSegment => ({
+      kind: 'music',
+      source: loopPath,
+      recording: 'loop-92',
+      registered: true,
+      atSec,
+      refStartSec,
+      refEndSec,
+    });
+    const { truth, found } = await run('loop', {
+      condition: 'radio',
+      segments: [
+        loop(1, 0, 20),
+        music(13, 23, 0, 10),
+        loop(35, 4, 18),
+        loop(52, 5, 15),
+        {
+          kind: 'speech',
+          text: 'Сегодня у нас в гостях известные артисты, они расскажут о новом альбоме.',
+          voice: 'ru',
+          atSec: 52.5,
+          snrDb: 0,
+        },
+        loop(66, 2, 12),
+      ],
+      chain: { codec: 'mp3', bitrateKbps: 128, noise: { snrDb: 15, color: 'pink', seed: 5 } },
+    });
+    const loops = found.filter((d) => d.recording === 'loop-92');
+    for (const a of loops)
+      for (const b of loops)
+        if (a !== b) expect(Math.min(a.end, b.end) - Math.max(a.start, b.start)).toBeLessThanOrEqual(0);
+    for (const t of truth.filter((x) => x.recording === 'loop-92')) {
+      const mine = loops.filter((d) => d.end > t.start && d.start < t.end);
+      expect(mine, `loop at ${t.start}`).toHaveLength(1);
+      expect(Math.abs(mine[0].start - t.start) + Math.abs(mine[0].end - t.end)).toBeLessThan(2);
+    }
+    index.remove('loop-92');
+  });
+
   it('reports nothing for unregistered music and speech alone', async () => {
     const { found } = await run('nothing', {
       condition: 'unregistered',

@@ -110,6 +110,12 @@ export class StreamMatcher {
   private nextWindowStart = 0;
   private readonly tracks: Track[] = [];
   private readonly recent: Array<{ slot: number; start: number; end: number; points: number }> = [];
+  /**
+   * Detections held back while a track of the same recording that overlaps them is still open (a
+   * loop's other offset): whichever has more points on its line is reported once both have closed,
+   * so that one recording never gets two detections over the same airtime (it would be paid twice).
+   */
+  private readonly held: Array<{ d: Detection; slot: number; points: number; inliers: number }> = [];
   private readonly hashBuf: number[] = [];
   private readonly anchorSeen = new StampSet();
   private latestUnits = 0;
@@ -619,6 +625,31 @@ export class StreamMatcher {
     }
   }
 
+  /**
+   * Reports a detection, cut to the airtime its recording has not been reported for yet: two tracks of
+   * one airing (one that closed, its end stretched by the edge search, and a new one) may overlap, and
+   * those seconds must not be paid twice. Of what lies before and after an overlap the longer part
+   * is kept; a detection wholly inside one already reported is dropped.
+   */
+  private report(e: { d: Detection; slot: number; points: number }, out: Detection[]): void {
+    const d = e.d;
+    for (const r of this.recent) {
+      if (r.slot !== e.slot || r.end <= d.start || r.start >= d.end) continue;
+      const before = r.start - d.start;
+      const after = d.end - r.end;
+      if (before <= 0 && after <= 0) return;
+      if (after >= before) {
+        d.refStart = round3(d.refStart + (r.end - d.start) * d.speed);
+        d.start = r.end;
+      } else {
+        d.refEnd = round3(d.refEnd - (d.end - r.start) * d.speed);
+        d.end = r.start;
+      }
+    }
+    this.recent.push({ slot: e.slot, start: d.start, end: d.end, points: e.points });
+    out.push(d);
+  }
+
   private closeTracks(now: number, out: Detection[]): void {
     const closeUnits = MATCH.closeAfterSec * FRAMES_PER_SEC * TU;
     for (let i = 0; i < this.tracks.length; i++) {
@@ -638,9 +669,12 @@ export class StreamMatcher {
       const inliers = fit!.inliers.length;
       const outdone = (o: Track) =>
         o.rec === t.rec && o.tq.length > inliers && (fitTrack(o)?.inliers.length ?? 0) > inliers;
+      const slot = t.rec.slot;
+      const rivals = (h: { slot: number; d: Detection }) => h.slot === slot && overlapShare(h.d, d) > 0;
       const stronger =
         this.tracks.some((o) => overlapsTrack(o, d) && outdone(o)) ||
-        this.recent.some((r) => r.slot === t.rec.slot && r.points >= points && overlapShare(r, d) >= 0.5);
+        this.held.some((h) => rivals(h) && h.inliers >= inliers) ||
+        this.recent.some((r) => r.slot === slot && r.points >= points && overlapShare(r, d) >= 0.5);
       if (stronger) continue;
       // Shared material (a drum loop, a sample) makes a short, weak match inside another recording's
       // airing; a real crossfade or bed sticks out of it. Drop a detection buried inside a much denser one.
@@ -651,12 +685,23 @@ export class StreamMatcher {
         o.points / Math.max(1, o.end - o.start) >= CONTAIN_DENSITY * density;
       if (
         this.tracks.some((o) => o.rec !== t.rec && buried(trackSpan(o))) ||
-        this.recent.some((r) => r.slot !== t.rec.slot && buried(r))
+        this.recent.some((r) => r.slot !== slot && buried(r)) ||
+        this.held.some((h) => h.slot !== slot && buried({ start: h.d.start, end: h.d.end, points: h.points }))
       ) {
         continue;
       }
-      this.recent.push({ slot: t.rec.slot, start: d.start, end: d.end, points });
-      out.push(d);
+      // a weaker held rival is dropped; while a rival is still open, this one waits for it
+      for (let h = this.held.length - 1; h >= 0; h--) if (rivals(this.held[h])) this.held.splice(h, 1);
+      const entry = { d, slot, points, inliers };
+      if (this.tracks.some((o) => o.rec === t.rec && overlapsTrack(o, d))) this.held.push(entry);
+      else this.report(entry, out);
+    }
+    // held detections whose rivals have all closed (without beating them) are reported now
+    for (let h = 0; h < this.held.length; h++) {
+      const { d, slot } = this.held[h];
+      if (this.tracks.some((o) => o.rec.slot === slot && overlapsTrack(o, d))) continue;
+      this.report(this.held[h], out);
+      this.held.splice(h--, 1);
     }
     // keep recent detections for a while, for the overlap check
     const horizon = now === Infinity ? Infinity : now / TU / FRAMES_PER_SEC - 120;
@@ -673,6 +718,10 @@ function moved<A extends Uint32Array | Int32Array | Float32Array>(
 ): A {
   dst.set(src.subarray(from, to));
   return dst;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 function overlapShare(a: { start: number; end: number }, b: { start: number; end: number }): number {
