@@ -25,7 +25,7 @@ import {
   type RankEvidence,
 } from './evidence.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from './verdict.js';
-import { finaliseTrack, fitTrack, median, type Track, type TrackFit } from './track.js';
+import { finaliseTrack, fitTrack, median, round3, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -718,10 +718,6 @@ function moved<A extends Uint32Array | Int32Array | Float32Array>(
 ): A {
   dst.set(src.subarray(from, to));
   return dst;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 function overlapShare(a: { start: number; end: number }, b: { start: number; end: number }): number {

@@ -174,7 +174,8 @@ export function finaliseTrack(t: Track, fit: TrackFit | undefined = fitTrack(t))
   };
 }
 
-function round3(x: number): number {
+/** Seconds as detections report them: to the millisecond. */
+export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
