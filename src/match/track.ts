@@ -65,15 +65,7 @@ function median(xs: number[]): number {
  * time-scale estimates when the track is too short to separate points.
  */
 function robustSlope(tq: number[], tr: number[], idx: number[], scaleHint: number): number {
-  const order = [...idx].sort((x, y) => tr[x] - tr[y]);
-  const half = order.length >> 1;
-  const slopes: number[] = [];
-  for (let k = 0; k + half < order.length; k++) {
-    const i = order[k];
-    const j = order[k + half];
-    const dr = tr[j] - tr[i];
-    if (dr >= MIN_PAIR_FRAMES) slopes.push((tq[j] - tq[i]) / dr);
-  }
+  const slopes = pairSlopes(tq, tr, idx);
   const lim = HASH.maxSpeedChange + 0.01;
   const b = slopes.length >= MIN_SLOPES ? median(slopes) : 1 / scaleHint;
   return Math.min(1 / (1 - lim), Math.max(1 / (1 + lim), b));
@@ -92,20 +84,32 @@ const MIN_SLOPES = 5;
  * the nominal speed is fitted too and kept unless the guess explains more points.
  */
 function fitLine(tq: number[], tr: number[], scaleHint: number): { a: number; b: number; inliers: number[] } {
-  const all = tq.map((_, i) => i);
   const guessed = fitLineFrom(tq, tr, scaleHint);
-  if (scaleHint === 1 || countSlopes(tr, all) >= MIN_SLOPES) return guessed;
+  if (
+    scaleHint === 1 ||
+    pairSlopes(
+      tq,
+      tr,
+      tq.map((_, i) => i),
+    ).length >= MIN_SLOPES
+  )
+    return guessed;
   const nominal = fitLineFrom(tq, tr, 1);
   return nominal.inliers.length >= guessed.inliers.length ? nominal : guessed;
 }
 
-function countSlopes(tr: number[], idx: number[]): number {
+/** Slopes of the point pairs half the track apart that are at least MIN_PAIR_FRAMES apart. */
+function pairSlopes(tq: number[], tr: number[], idx: number[]): number[] {
   const order = [...idx].sort((x, y) => tr[x] - tr[y]);
   const half = order.length >> 1;
-  let n = 0;
-  for (let k = 0; k + half < order.length; k++)
-    if (tr[order[k + half]] - tr[order[k]] >= MIN_PAIR_FRAMES) n++;
-  return n;
+  const slopes: number[] = [];
+  for (let k = 0; k + half < order.length; k++) {
+    const i = order[k];
+    const j = order[k + half];
+    const dr = tr[j] - tr[i];
+    if (dr >= MIN_PAIR_FRAMES) slopes.push((tq[j] - tq[i]) / dr);
+  }
+  return slopes;
 }
 
 function fitLineFrom(
