@@ -27,49 +27,24 @@ export function freqUnitsToHz(f: number): number {
   return 2 ** (f / QUANT.freqUnitsPerOctave + LOG2_MIN_FREQ);
 }
 
-/** Sliding maximum of `src` over +-radius, written to `dst` (van Herk / Gil-Werman, O(n)). */
-export function maxFilter1d(
-  src: Float32Array,
-  radius: number,
-  dst: Float32Array,
-  g: Float32Array,
-  h: Float32Array,
-): void {
-  const n = src.length;
-  const w = 2 * radius + 1;
-  for (let b = 0; b < n; b += w) {
-    const end = Math.min(n, b + w);
-    let m = src[b];
-    g[b] = m;
-    for (let i = b + 1; i < end; i++) {
-      const v = src[i];
-      if (v > m) m = v;
-      g[i] = m;
-    }
-    m = src[end - 1];
-    h[end - 1] = m;
-    for (let i = end - 2; i >= b; i--) {
-      const v = src[i];
-      if (v > m) m = v;
-      h[i] = m;
-    }
+/**
+ * Whether any of `row[k - radius .. k + radius]` (clipped to the row) is >= v, nearest bins first:
+ * a peak's neighbourhood test, asked only for the few local maxima of a frame (a full max filter of
+ * every frame cost a fifth of fingerprinting).
+ */
+function anyAtLeast(row: Float32Array, k: number, radius: number, v: number): boolean {
+  const lo = k - radius < 0 ? 0 : k - radius;
+  const hi = k + radius >= row.length ? row.length - 1 : k + radius;
+  if (row[k] >= v) return true;
+  for (let d = 1; d <= radius; d++) {
+    if ((k - d >= lo && row[k - d] >= v) || (k + d <= hi && row[k + d] >= v)) return true;
   }
-  for (let i = 0; i < n; i++) {
-    const lo = i - radius;
-    const hi = i + radius;
-    if (lo < 0 || hi >= n) {
-      // truncated window at an edge: the two-block identity does not hold, scan it
-      let m = -Infinity;
-      for (let j = Math.max(0, lo); j <= Math.min(n - 1, hi); j++) if (src[j] > m) m = src[j];
-      dst[i] = m;
-    } else dst[i] = h[lo] > g[hi] ? h[lo] : g[hi];
-  }
+  return false;
 }
 
 interface FrameSlot {
   index: number;
   s: Float32Array;
-  m1: Float32Array;
   mean: number;
   candidates: number[];
 }
@@ -89,8 +64,6 @@ export class PeakPicker {
   private readonly tr = PEAKS.timeRadiusFrames;
   private readonly fr = PEAKS.freqRadiusBins;
   private readonly slots: FrameSlot[] = [];
-  private readonly g = new Float32Array(NUM_BINS);
-  private readonly h = new Float32Array(NUM_BINS);
   private block: Scored[] = [];
   private blockIndex = 0;
   private lastFrame = -1;
@@ -102,9 +75,7 @@ export class PeakPicker {
     const nb = NB;
     const recycled = this.slots.length > 2 * this.tr ? this.slots.shift()! : undefined;
     const s = recycled ? recycled.s : new Float32Array(nb);
-    const m1 = recycled ? recycled.m1 : new Float32Array(nb);
     s.set(frame.power);
-    maxFilter1d(s, this.fr, m1, this.g, this.h);
     let mean = 0;
     for (let k = 0; k < nb; k++) mean += s[k];
     mean /= nb;
@@ -112,13 +83,24 @@ export class PeakPicker {
     candidates.length = 0;
     if (frame.totalDb > SILENCE_DB) {
       const minValue = mean * PROMINENCE;
-      // the outermost bins cannot be interpolated
+      const fr = this.fr;
+      // the outermost bins cannot be interpolated; a candidate is the largest bin within +-fr (ties allowed)
       for (let k = 1; k < nb - 1; k++) {
         const v = s[k];
-        if (v === m1[k] && v > minValue) candidates.push(k);
+        if (!(v > minValue) || s[k - 1] > v || s[k + 1] > v) continue;
+        const lo = k - fr < 0 ? 0 : k - fr;
+        const hi = k + fr >= nb ? nb - 1 : k + fr;
+        let isMax = true;
+        for (let j = lo; j <= hi; j++) {
+          if (s[j] > v) {
+            isMax = false;
+            break;
+          }
+        }
+        if (isMax) candidates.push(k);
       }
     }
-    this.slots.push({ index: frame.index, s, m1, mean, candidates });
+    this.slots.push({ index: frame.index, s, mean, candidates });
     this.lastFrame = frame.index;
     const out: Peak[] = [];
     // the slot tr frames back now has its whole neighbourhood
@@ -147,9 +129,11 @@ export class PeakPicker {
     const hi = Math.min(this.slots.length - 1, pos + this.tr);
     for (const k of slot.candidates) {
       const v = slot.s[k];
+      // no other frame within +-tr holds as much within +-fr bins (nearest frames first: they decide most)
       let isMax = true;
-      for (let j = lo; j <= hi && isMax; j++) {
-        if (j !== pos && this.slots[j].m1[k] >= v) isMax = false;
+      for (let d = 1; d <= this.tr && isMax; d++) {
+        if (pos - d >= lo && anyAtLeast(this.slots[pos - d].s, k, this.fr, v)) isMax = false;
+        else if (pos + d <= hi && anyAtLeast(this.slots[pos + d].s, k, this.fr, v)) isMax = false;
       }
       if (!isMax) continue;
       // parabolic interpolation in frequency and time over log power

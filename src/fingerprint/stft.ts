@@ -28,7 +28,6 @@ export class Stft {
   private readonly hop = STFT.hopSamples;
   private readonly spectrum;
   private readonly window = hann(STFT.fftSize);
-  private readonly input = new Float32Array(STFT.fftSize);
   /** Power of a full-scale sine's peak bin, so that log power 0 means 0 dBFS. */
   private readonly invNorm = 1 / (STFT.fftSize / 4) ** 2;
   private readonly power = new Float32Array(NUM_BINS);
@@ -72,18 +71,11 @@ export class Stft {
   }
 
   private compute(start: number): SpectrumFrame {
-    const { n, input, window, pending } = this;
+    const { n, window, pending } = this;
+    const input = this.spectrum.input();
     for (let i = 0; i < n; i++) input[i] = pending[start + i] * window[i];
-    const pw = this.power;
-    this.spectrum.power(input, MIN_BIN, pw);
-    let total = 0;
-    const inv = this.invNorm;
-    for (let i = 0; i < pw.length; i++) {
-      const p = pw[i] * inv;
-      pw[i] = p;
-      total += p;
-    }
-    return { index: this.frameIndex++, power: pw, totalDb: 10 * Math.log10(total + 1e-12) };
+    const total = this.spectrum.scaledPower(MIN_BIN, this.power, this.invNorm);
+    return { index: this.frameIndex++, power: this.power, totalDb: 10 * Math.log10(total + 1e-12) };
   }
 
   get framesEmitted(): number {
