@@ -90,6 +90,12 @@ describe('bin sieve', () => {
     ]);
   });
 
+  it('keeps a bin of more votes than its 16-bit slot counter holds', () => {
+    // 65,536 votes in one bin would wrap a 16-bit count to 0: the count saturates instead
+    const bins = new Int32Array(65536).fill(42);
+    expect(new BinSieve(1 << 10).pairs(bins, 0, bins.length, 5)).toEqual([[42, 65536]]);
+  });
+
   it('counts only the given range and leaves no state behind', () => {
     const sieve = new BinSieve(16);
     const bins = Int32Array.from([7, 7, 7, 8, 8, 1, 1, 1, 1, 1]);
