@@ -627,7 +627,7 @@ async function measureScaling(
         }
         passCpu.push(passSec);
       }
-      const cpu = [...passCpu].sort((a, b) => a - b)[SCALING_PASSES >> 1];
+      const cpu = passCpu.sort((a, b) => a - b)[SCALING_PASSES >> 1];
       const s = scoreGroup(fileLines, truth, dets, related);
       const st = index.stats();
       const cost = (cpu * 1000) / querySec;

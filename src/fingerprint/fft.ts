@@ -8,16 +8,11 @@ import PFFFT from '@echogarden/pffft-wasm/simd';
  */
 export interface PowerSpectrum {
   readonly size: number;
-  /** Writes |X[k]|^2 for k in [lo, lo + out.length) of the real signal `input` (length size). */
-  power(input: Float32Array, lo: number, out: Float32Array): void;
-  /**
-   * The array the next transform reads (length size): fill it in place to save a copy. Valid until the
-   * next call of `power` or `scaledPower`.
-   */
+  /** The array the next transform reads (length size): the caller fills it in place, no copy. */
   input(): Float32Array;
   /**
-   * Transforms what `input()` holds; writes |X[k]|^2 * scale (rounded to float32 as `power` would
-   * round |X[k]|^2) for k in [lo, lo + out.length) and returns their sum.
+   * Transforms what `input()` holds; writes |X[k]|^2 (rounded to float32) times `scale` for k in
+   * [lo, lo + out.length) and returns their sum.
    */
   scaledPower(lo: number, out: Float32Array, scale: number): number;
 }
@@ -66,11 +61,6 @@ class PffftPower implements PowerSpectrum {
     return this.inView;
   }
 
-  power(input: Float32Array, lo: number, out: Float32Array): void {
-    this.input().set(input);
-    this.scaledPower(lo, out, 1);
-  }
-
   scaledPower(lo: number, out: Float32Array, scale: number): number {
     const mod = this.mod;
     mod._pffft_transform_ordered(this.setup, this.inPtr, this.outPtr, this.work, 0 /* PFFFT_FORWARD */);
@@ -117,11 +107,6 @@ class FftJsPower implements PowerSpectrum {
 
   input(): Float32Array {
     return this.in32;
-  }
-
-  power(input: Float32Array, lo: number, out: Float32Array): void {
-    this.in32.set(input);
-    this.scaledPower(lo, out, 1);
   }
 
   scaledPower(lo: number, out: Float32Array, scale: number): number {

@@ -8,8 +8,8 @@
  * least `min` votes, without a hash map operation per vote: votes are first counted in a
  * direct-mapped table (bins sharing a slot add up, which can only over-count), slots whose pair
  * reaches `min` name candidate bins, and only the candidates' votes are then collected exactly.
- * Counts are 16-bit and saturate: the table (256 KB, half the 32-bit one) stays in cache better at the 1,000-hour catalogue's
- * ~32,000 votes per window, where 32-bit counts made matching 13 % slower.
+ * Counts are 16-bit and saturate: at the 1,000-hour catalogue's ~32,000 votes per window the 256-KB
+ * table stays in cache better than a 32-bit one, and matching ran 13 % faster (docs/benchmarks.md).
  */
 export class BinSieve {
   private readonly counts: Uint16Array;
