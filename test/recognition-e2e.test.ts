@@ -122,46 +122,6 @@ describe('recognition end to end', () => {
     expectExact(truth, found);
   });
 
-  it('songs crossfaded in (4-6 s) under a presenter: each found once, its start searched again along the fitted line', async () => {
-    // Ten 30-s plays back to back, each crossfading into the last under a line of speech at -3 dB.
-    // Where a song starts, its first hit's few time-scale guesses give a rough alignment; the start is
-    // searched for in the spectrum again once the track's points can be fitted. Without that second
-    // search the 6-s crossfade of the play at 125 s was found 2.1 s late (now 0.3 s).
-    const lines = [
-      'Good evening, this is Tyndau radio and here comes the next one.',
-      'And now something for the road, stay with us.',
-      'That was lovely, and this one is a request from Almaty.',
-    ];
-    const segments: Timeline['segments'] = [];
-    [11, 12, 13, 14, 15, 11, 13, 12, 15, 14].forEach((seed, i) => {
-      const at = i * 25;
-      segments.push(music(seed, at, 0, 30, { fadeInSec: i ? 4 + (i % 3) : 0, fadeOutSec: 5 }));
-      if (i) segments.push({ kind: 'speech', text: lines[i % 3], voice: 'en', atSec: at + 0.5, snrDb: -3 });
-    });
-    const { truth, found } = await run('crossfades', {
-      condition: 'radio',
-      segments,
-      chain: { codec: 'mp3', bitrateKbps: 128, compress: true, limit: true },
-    });
-    for (const t of truth) {
-      const hits = found.filter(
-        (d) => d.recording === t.recording && d.end > t.start + 3 && d.start < t.end - 3,
-      );
-      expect(hits, `${t.recording} at ${t.start}`).toHaveLength(1);
-      // the first seconds of a crossfade under a voice are masked: late, never early
-      expect(hits[0].start - t.start, `start of ${t.recording} at ${t.start}`).toBeGreaterThan(-0.5);
-      expect(hits[0].start - t.start, `start of ${t.recording} at ${t.start}`).toBeLessThan(3.5);
-      expect(Math.abs(hits[0].end - t.end), `end of ${t.recording} at ${t.start}`).toBeLessThan(3.5);
-    }
-    const at125 = found.find((d) => d.recording === id(11) && d.start > 120);
-    expect(at125!.start).toBeLessThan(126);
-    expect(
-      found.filter(
-        (d) => !truth.some((t) => t.recording === d.recording && d.end > t.start && d.start < t.end),
-      ),
-    ).toEqual([]);
-  });
-
   it('speed changes of +-4 % (pitch and tempo) and tempo-only stretches of +-4 %', async () => {
     const { truth, found } = await run('speed', {
       condition: 'speed',

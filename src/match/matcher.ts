@@ -57,8 +57,6 @@ const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 const HISTORY_SEC = 24;
 /** How far the spectrum check may move an edge beyond the matched points. */
 const EDGE_MAX_FRAMES = Math.round(8 * FRAMES_PER_SEC);
-/** A track's start is searched for again along its fitted line once its points span this long. */
-const START_RECHECK_FRAMES = Math.round(6 * FRAMES_PER_SEC);
 
 /** Anything that holds a lookup index (the ReferenceIndex adapter, or a bare LookupIndex in tests). */
 export interface HasLookup {
@@ -371,7 +369,6 @@ export class StreamMatcher {
     while (final ? this.nextWindowStart <= this.latestUnits : this.nextWindowStart + WINDOW <= doneUpTo) {
       const ws = this.nextWindowStart;
       this.evaluateWindow(ws, ws + WINDOW);
-      if (this.hasSpectrum) this.recheckStarts();
       if (this.verifyShort) this.gatherRanks((ws + WINDOW) / TU - RANKS_LAG_FRAMES);
       this.nextWindowStart += HOP;
       this.closeTracks(ws + WINDOW, out);
@@ -499,31 +496,6 @@ export class StreamMatcher {
     if (edge < first) t.edgeStart = edge;
   }
 
-  /**
-   * A track's start was searched for in the spectrum when it opened, along the alignment of its first
-   * hit (a few votes' time-scale guesses). Once its points span START_RECHECK_FRAMES, and while the
-   * start is still in the history, the search runs again along the fitted line; the earlier of the two
-   * edges is kept (letting the second replace the first lost starts the first had found: radio boundary
-   * p90 2.9 s against 2.2 s for the earlier of both, in a dev run on seed 1).
-   */
-  private recheckStarts(): void {
-    for (const t of this.tracks) {
-      if (t.startRechecked || t.lastTq - Math.min(...t.tq) < START_RECHECK_FRAMES * TU) continue;
-      const fit = fitTrack(t);
-      if (fit) this.recheckStart(t, fit);
-    }
-  }
-
-  private recheckStart(t: Track, fit: TrackFit): void {
-    t.startRechecked = true;
-    const peaks = this.source.lookup.referencePeaks?.(t.rec);
-    if (!peaks || !this.history.has(Math.floor(fit.startF))) return;
-    const al = this.alignment(t, fit.b, fit.a, fit.pitchUnits);
-    if (!al) return;
-    const s = extendEdge(this.history, peaks, al, fit.startF, -1, EDGE_MAX_FRAMES);
-    if (s < Math.min(fit.startF, t.edgeStart ?? Infinity)) t.edgeStart = s;
-  }
-
   private refineEnd(t: Track, fit: NonNullable<ReturnType<typeof fitTrack>>): void {
     const peaks = this.source.lookup.referencePeaks?.(t.rec);
     if (!peaks) return;
@@ -531,7 +503,10 @@ export class StreamMatcher {
     if (!al) return;
     const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES);
     if (edge > fit.endF) t.edgeEnd = edge;
-    if (!t.startRechecked) this.recheckStart(t, fit);
+    if (t.edgeStart === undefined) {
+      const s = extendEdge(this.history, peaks, al, fit.startF, -1, EDGE_MAX_FRAMES);
+      if (s < fit.startF) t.edgeStart = s;
+    }
   }
 
   /**

@@ -22,8 +22,6 @@ export interface Track {
   /** Edges (query frames) moved outward by checking the reference's peaks in the query spectrum. */
   edgeStart?: number;
   edgeEnd?: number;
-  /** The start was searched for again along the fitted line (StreamMatcher.recheckStarts). */
-  startRechecked?: boolean;
   /**
    * Ranks of the reference's peaks in the query spectrum gathered while the track is open (a long
    * airing outlasts the spectrum history), up to query frame `ranksUntil`.
