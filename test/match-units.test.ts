@@ -285,6 +285,42 @@ describe('rank evidence of a reference in the query spectrum', () => {
     }
   });
 
+  it("leaves a loop's own repeats out of the baseline in time when asked (the end search)", () => {
+    // a 53-frame riff (the baseline's shift) played over and over: where it airs, the places 53 and
+    // 106 frames off the alignment hold the riff too, which lifts chance to the airing's own level
+    const zs = {
+      plain: [] as number[],
+      skipping: [] as number[],
+      notAired: [] as number[],
+      random: [] as number[],
+    };
+    for (let seed = 31; seed <= 35; seed++) {
+      const rand = lcg(seed);
+      const riff = referencePeaks(rand, 8).map((p) => ({ t: p.t % (53 * QUANT.timeUnitsPerFrame), f: p.f }));
+      const loop = Array.from({ length: 6 }, (_, k) =>
+        riff.map((p) => ({ t: p.t + k * 53 * QUANT.timeUnitsPerFrame, f: p.f })),
+      )
+        .flat()
+        .filter((p) => p.t < 300 * QUANT.timeUnitsPerFrame)
+        .sort((a, b) => a.t - b.t);
+      const h = query(rand, loop, true, 20);
+      zs.plain.push(spanEvidence(h, loop, al(200), 300, 400)!.z);
+      zs.skipping.push(spanEvidence(h, loop, al(200), 300, 400, true)!.z);
+      const quiet = query(lcg(seed + 100), loop, false, 20);
+      zs.notAired.push(spanEvidence(quiet, loop, al(200), 300, 400, true)!.z);
+      // a reference that does not repeat itself: the same verdict either way
+      const peaks = referencePeaks(rand);
+      const hr = query(rand, peaks, true, 20);
+      const a = spanEvidence(hr, peaks, al(200), 300, 400)!;
+      const b = spanEvidence(hr, peaks, al(200), 300, 400, true)!;
+      zs.random.push(Math.abs(a.z - b.z));
+    }
+    for (const z of zs.plain) expect(z).toBeLessThan(1.8); // the edge search's bar: the loop's end is cut
+    for (const z of zs.skipping) expect(z).toBeGreaterThan(3);
+    for (const z of zs.notAired) expect(z).toBeLessThan(1.8);
+    for (const d of zs.random) expect(d).toBeLessThan(0.5);
+  });
+
   it('gives no verdict on too few peaks or a span no longer in the history', () => {
     const rand = lcg(3);
     const peaks = referencePeaks(rand);

@@ -160,7 +160,30 @@ function referenceRange(peaks: readonly Peak[], al: Alignment, fromQ: number, to
   return [lo, Math.max(r0, r1) * TU];
 }
 
-/** Reference peaks with predicted query frames in [fromQ, toQ) and how many are visible in the query. */
+/** How close (time units, bins) another reference peak must be for the reference to repeat itself there. */
+const REPEAT_TIME_UNITS = 2 * TU;
+const REPEAT_BINS = 1.5;
+
+/** Whether the reference has a peak within REPEAT_TIME_UNITS and REPEAT_BINS of time `t`, frequency `f`. */
+function referenceHasPeakNear(peaks: readonly Peak[], t: number, f: number): boolean {
+  let lo = 0;
+  let hi = peaks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (peaks[mid].t < t - REPEAT_TIME_UNITS) lo = mid + 1;
+    else hi = mid;
+  }
+  const bin = freqUnitsToHz(f) / BIN_HZ;
+  for (let i = lo; i < peaks.length && peaks[i].t <= t + REPEAT_TIME_UNITS; i++)
+    if (Math.abs(freqUnitsToHz(peaks[i].f) / BIN_HZ - bin) <= REPEAT_BINS) return true;
+  return false;
+}
+
+/**
+ * Reference peaks with predicted query frames in [fromQ, toQ) and how many are visible in the query,
+ * `shift` frames and `binShift` bins off the alignment. With `skipRepeats`, a peak whose shifted place
+ * the reference itself repeats (a loop, a riff) is left out of a shift in time.
+ */
 export function presence(
   h: SpectrumHistory,
   peaks: readonly Peak[],
@@ -169,15 +192,19 @@ export function presence(
   toQ: number,
   shift: number,
   binShift = 0,
+  skipRepeats = false,
 ): Presence | undefined {
   const [lo, t1] = referenceRange(peaks, al, fromQ - shift, toQ - shift);
   let present = 0;
   let total = 0;
+  // the shift in reference time units
+  const repeatAt = skipRepeats && shift !== 0 ? (shift / al.b) * TU : 0;
   for (let i = lo; i < peaks.length && peaks[i].t < t1; i++) {
     const p = peaks[i];
     const q = Math.round(al.a + (al.b * p.t) / TU + shift);
     const bin = Math.round(freqUnitsToHz(p.f + al.pitchUnits) / BIN_HZ) - MIN_BIN + binShift;
     if (bin < 0 || bin >= NUM_BINS) continue;
+    if (repeatAt !== 0 && referenceHasPeakNear(peaks, p.t + repeatAt, p.f)) continue;
     const c = h.contrast(q, bin);
     if (c === undefined) return undefined;
     total++;
@@ -200,8 +227,10 @@ export interface SpanEvidence {
  * Checks the reference's peaks in the query spectrum over [fromQ, toQ) along the alignment, against
  * chance: the same check shifted off the alignment in time (4 shifts) and in frequency (2 shifts).
  * Chance is the larger of the two baselines: off in time overrates it for steady sounds, off in
- * frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's). Undefined
- * when part of the span (or a baseline) is no longer in the history.
+ * frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's). With
+ * `skipRepeats`, the baseline in time leaves out the peaks the reference repeats at the shift: in a
+ * loop the shifted places hold the airing itself, not chance. Undefined when part of the span (or a
+ * baseline) is no longer in the history.
  */
 export function spanEvidence(
   h: SpectrumHistory,
@@ -209,12 +238,13 @@ export function spanEvidence(
   al: Alignment,
   fromQ: number,
   toQ: number,
+  skipRepeats = false,
 ): SpanEvidence | undefined {
   const on = presence(h, peaks, al, fromQ, toQ, 0);
   if (!on) return undefined;
   const inTime: Presence[] = [];
   for (const sh of [BASELINE_SHIFT, -BASELINE_SHIFT, 2 * BASELINE_SHIFT, -2 * BASELINE_SHIFT]) {
-    const o = presence(h, peaks, al, fromQ, toQ, sh);
+    const o = presence(h, peaks, al, fromQ, toQ, sh, 0, skipRepeats);
     if (!o) return undefined;
     inTime.push(o);
   }
@@ -412,7 +442,17 @@ export function extendEdge(
     const centre = edgeFrame + direction * moved;
     // stay inside the reference recording
     if ((centre - al.a) / al.b < 0 || (centre - al.a) / al.b > al.refFrames) break;
-    const ev = spanEvidence(h, peaks, al, centre - WINDOW_FRAMES / 2, centre + WINDOW_FRAMES / 2);
+    // Ends only: the end search follows a song out under a presenter or a crossfade, where a loop's
+    // own repeats lift the baseline in time (an end cut 3.5 s early); searching back from a start,
+    // the same rule led five short plays 1.6-3.4 s into the talk before them (docs/benchmarks.md).
+    const ev = spanEvidence(
+      h,
+      peaks,
+      al,
+      centre - WINDOW_FRAMES / 2,
+      centre + WINDOW_FRAMES / 2,
+      direction === 1,
+    );
     if (!ev) break;
     if (ev.total < 4) continue; // the reference is quiet here: neither evidence for nor against
     if (ev.present / ev.total >= 0.3 && ev.z >= (fails > 4 ? Z_RESUME : Z_PRESENT)) {
