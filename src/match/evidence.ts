@@ -229,7 +229,8 @@ export interface SpanEvidence {
  * Chance is the larger of the two baselines: off in time overrates it for steady sounds, off in
  * frequency underrates it for harmonic ones (a voice's harmonics can sit on a melody's). With
  * `skipRepeats`, the baseline in time leaves out the peaks the reference repeats at the shift: in a
- * loop the shifted places hold the airing itself, not chance. Undefined when part of the span (or a
+ * loop the shifted places hold the airing itself, not chance (where every peak repeats, that baseline
+ * has nothing left and stands at its prior, one half). Undefined when part of the span (or a
  * baseline) is no longer in the history.
  */
 export function spanEvidence(
@@ -426,7 +427,8 @@ export function rankTotals(
  * at the aligned positions beats chance (spanEvidence) by Z_PRESENT standard deviations, the edge
  * moves to the window's centre, which is where a window half on the music stops passing: an unbiased
  * edge. Failing steps in a row (a loud word, a sentence) are tolerated up to MAX_FAILS, with a
- * stricter pass needed after the first few. Returns the new edge (query frame).
+ * stricter pass needed after the first few. `skipRepeats` is spanEvidence's. Returns the new edge
+ * (query frame).
  */
 export function extendEdge(
   h: SpectrumHistory,
@@ -435,6 +437,7 @@ export function extendEdge(
   edgeFrame: number,
   direction: 1 | -1,
   maxFrames: number,
+  skipRepeats = false,
 ): number {
   let edge = edgeFrame;
   let fails = 0;
@@ -442,16 +445,13 @@ export function extendEdge(
     const centre = edgeFrame + direction * moved;
     // stay inside the reference recording
     if ((centre - al.a) / al.b < 0 || (centre - al.a) / al.b > al.refFrames) break;
-    // Ends only: the end search follows a song out under a presenter or a crossfade, where a loop's
-    // own repeats lift the baseline in time (an end cut 3.5 s early); searching back from a start,
-    // the same rule led five short plays 1.6-3.4 s into the talk before them (docs/benchmarks.md).
     const ev = spanEvidence(
       h,
       peaks,
       al,
       centre - WINDOW_FRAMES / 2,
       centre + WINDOW_FRAMES / 2,
-      direction === 1,
+      skipRepeats,
     );
     if (!ev) break;
     if (ev.total < 4) continue; // the reference is quiet here: neither evidence for nor against

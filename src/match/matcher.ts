@@ -25,7 +25,7 @@ import {
   type RankEvidence,
 } from './evidence.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from './verdict.js';
-import { finaliseTrack, fitTrack, median, round3, type Track, type TrackFit } from './track.js';
+import { confidenceOf, finaliseTrack, fitTrack, median, round3, type Track, type TrackFit } from './track.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -501,7 +501,13 @@ export class StreamMatcher {
     if (!peaks) return;
     const al = this.alignment(t, fit.b, fit.a, fit.pitchUnits);
     if (!al) return;
-    const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES);
+    // A confirmed airing's end is followed out with a loop's own repeats left out of the chance
+    // baseline: they lift it and cut a looping song's end early under a presenter (3.5 s). Not for a
+    // weak track, whose extent feeds its own verification (a jingle's end stretched a second into the
+    // talk failed it), nor at starts, where the rule took short plays 1.6-3.4 s into the talk before
+    // them (docs/benchmarks.md).
+    const confirmed = !spectrumMatters(fit.inliers.length, confidenceOf(fit.inliers.length));
+    const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES, confirmed);
     if (edge > fit.endF) t.edgeEnd = edge;
     if (t.edgeStart === undefined) {
       const s = extendEdge(this.history, peaks, al, fit.startF, -1, EDGE_MAX_FRAMES);
