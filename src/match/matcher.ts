@@ -503,9 +503,9 @@ export class StreamMatcher {
     if (!al) return;
     // A confirmed airing's end is followed out with a loop's own repeats left out of the chance
     // baseline: they lift it and cut a looping song's end early under a presenter (3.5 s). Not for a
-    // weak track, whose extent feeds its own verification (a jingle's end stretched a second into the
-    // talk failed it), nor at starts, where the rule took short plays 1.6-3.4 s into the talk before
-    // them (docs/benchmarks.md).
+    // weak track, whose extent feeds its own verification (a jingle whose end it moved a second later,
+    // into the talk, failed it), nor at starts, where the rule took short plays 1.6-3.4 s into the
+    // talk before them (docs/benchmarks.md).
     const confirmed = !spectrumMatters(fit.inliers.length, confidenceOf(fit.inliers.length));
     const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES, confirmed);
     if (edge > fit.endF) t.edgeEnd = edge;
