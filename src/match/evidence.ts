@@ -149,15 +149,19 @@ export interface Presence {
 function referenceRange(peaks: readonly Peak[], al: Alignment, fromQ: number, toQ: number): [number, number] {
   const r0 = (fromQ - al.a) / al.b;
   const r1 = (toQ - al.a) / al.b;
-  const t0 = Math.min(r0, r1) * TU;
+  return [firstPeakFrom(peaks, Math.min(r0, r1) * TU), Math.max(r0, r1) * TU];
+}
+
+/** Index of the first peak at or after time `t` (time units); peaks are sorted by time. */
+function firstPeakFrom(peaks: readonly Peak[], t: number): number {
   let lo = 0;
   let hi = peaks.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (peaks[mid].t < t0) lo = mid + 1;
+    if (peaks[mid].t < t) lo = mid + 1;
     else hi = mid;
   }
-  return [lo, Math.max(r0, r1) * TU];
+  return lo;
 }
 
 /** How close (time units, bins) another reference peak must be for the reference to repeat itself there. */
@@ -166,15 +170,12 @@ const REPEAT_BINS = 1.5;
 
 /** Whether the reference has a peak within REPEAT_TIME_UNITS and REPEAT_BINS of time `t`, frequency `f`. */
 function referenceHasPeakNear(peaks: readonly Peak[], t: number, f: number): boolean {
-  let lo = 0;
-  let hi = peaks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (peaks[mid].t < t - REPEAT_TIME_UNITS) lo = mid + 1;
-    else hi = mid;
-  }
   const bin = freqUnitsToHz(f) / BIN_HZ;
-  for (let i = lo; i < peaks.length && peaks[i].t <= t + REPEAT_TIME_UNITS; i++)
+  for (
+    let i = firstPeakFrom(peaks, t - REPEAT_TIME_UNITS);
+    i < peaks.length && peaks[i].t <= t + REPEAT_TIME_UNITS;
+    i++
+  )
     if (Math.abs(freqUnitsToHz(peaks[i].f) / BIN_HZ - bin) <= REPEAT_BINS) return true;
   return false;
 }
