@@ -130,3 +130,31 @@ export const MATCH = {
   vetoBelowPoints: 31,
   vetoMaxZ: 3,
 } as const;
+
+/**
+ * The rotation search (src/match/rotation.ts, docs/recognition.md Matching step 7): recordings a
+ * channel aired recently are searched for one query peak at a time, at the speed they aired at.
+ */
+export const ROTATION = {
+  /** Recordings kept per channel (most recently heard first). */
+  maxRecordings: 32,
+  /** A recording not heard for this long leaves the rotation (query frames: 6 hours). */
+  horizonFrames: 6 * 3600 * FRAMES_PER_SEC,
+  /** Width of an offset bin of the single-peak vote (frames); a pair of adjacent bins is scored. */
+  offsetBinFrames: 2,
+  /** Coinciding peaks a window's best pair of offset bins needs to be a candidate ... */
+  minVotes: 8,
+  /**
+   * ... and so many that chance would give them to the best of the recording's pairs of offset bins
+   * in at most this share of searches (a Poisson count at the average pair's rate: music's peaks
+   * cluster more than that, so this only thins the candidates; the spectrum judges them).
+   */
+  maxChance: 0.002,
+  /**
+   * A candidate opens a track when its reference peaks (dense where stored) rank this many standard
+   * deviations above nearby times over the window; the track is then judged like any other at its close.
+   */
+  minNearZ: 5,
+  /** ... judged over the span of its coinciding peaks and this much around it, within the window. */
+  spanMarginFrames: Math.round(0.5 * FRAMES_PER_SEC),
+} as const;

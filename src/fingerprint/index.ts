@@ -6,6 +6,7 @@ export {
   MATCH,
   PEAKS,
   QUANT,
+  ROTATION,
   STFT,
 } from './config.js';
 export { EnrolmentExtractor, PeakExtractor, extractPeaks, sortPeaks, type PeakDensity } from './extract.js';
