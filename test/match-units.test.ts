@@ -9,6 +9,8 @@ import {
   halfDbStep,
   NEAR_SHIFTS,
   nearTotals,
+  extendEdge,
+  rankedEdge,
   rankEvidence,
   rankTotals,
   rankVerdict,
@@ -224,6 +226,44 @@ describe('rank evidence of a reference in the query spectrum', () => {
       expect(rank.z).toBeGreaterThan(Math.max(MATCH.verifyMinZ, presence.z + 2));
       expect(Math.abs(rankEvidence(h, peaks, al(223), 223, 523)!.z)).toBeLessThan(3);
     }
+  });
+
+  it('finds a fade under a louder sound as a whole stretch, where no single window of it stands out (rankedEdge)', () => {
+    // the reference airs from query frame 200 (its start), faintly under a busy query up to frame 390
+    // (a crossfade in), clearly after it; a start found at 390 moves back to about 200, never before
+    let stuck = 0;
+    for (let seed = 21; seed <= 26; seed++) {
+      const rand = lcg(seed);
+      const peaks = referencePeaks(rand, 140);
+      const spectra = Array.from({ length: FRAMES }, () =>
+        Float32Array.from({ length: NUM_BINS }, () => 1e-6 * (0.2 + rand())),
+      );
+      for (const sp of spectra)
+        for (let k = 0; k < 60; k++) sp[Math.floor(rand() * NUM_BINS)] += 3e-5 * (0.5 + rand());
+      for (const p of peaks) {
+        const q = 200 + p.t / QUANT.timeUnitsPerFrame;
+        spectra[q][binOf(p)] += q < 390 ? 2e-6 : 1e-4;
+      }
+      const h = new SpectrumHistory(FRAMES);
+      spectra.forEach((sp, i) => h.add(i, sp));
+      const faint = rankedEdge(h, peaks, al(200), 390, -1, 400);
+      expect(faint).toBeGreaterThanOrEqual(200);
+      expect(faint).toBeLessThanOrEqual(270);
+      if (extendEdge(h, peaks, al(200), 390, -1, 400) > 300) stuck++;
+      // the same query without the faint part: nothing before 390 to find
+      const bare = new SpectrumHistory(FRAMES);
+      spectra.forEach((sp, i) => {
+        const c = Float32Array.from(sp);
+        if (i < 390)
+          for (const p of peaks) if (200 + p.t / QUANT.timeUnitsPerFrame === i) c[binOf(p)] -= 2e-6;
+        bare.add(i, c);
+      });
+      expect(rankedEdge(bare, peaks, al(200), 390, -1, 400)).toBe(390);
+      // searched forward from the start as if it were an end: the reference ends at its frame 300
+      expect(rankedEdge(h, peaks, al(200), 420, 1, 400)).toBeLessThanOrEqual(500);
+    }
+    // the window-by-window search stops early in these fades (measured: 6 of 6 stay past frame 320)
+    expect(stuck).toBeGreaterThanOrEqual(5);
   });
 
   it('against nearby times only, is not lifted by music in the same key as the reference', () => {

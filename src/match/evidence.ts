@@ -463,3 +463,39 @@ export function extendEdge(
   }
   return edge;
 }
+
+/** Step (frames) of the ranked edge search, and the evidence it needs (rankedEdge). */
+const RANKED_STEP_FRAMES = 31;
+const RANKED_MIN_Z = 3;
+const RANKED_MIN_PEAKS = 14;
+
+/**
+ * The farthest edge (query frame) at most `maxFrames` beyond `edgeFrame` (before it for a start,
+ * `direction` -1; after it for an end, +1), on a grid of RANKED_STEP_FRAMES, such that the reference's
+ * peaks between `edgeFrame` and it rank RANKED_MIN_Z standard deviations above nearby times
+ * (nearTotals), summed over the whole stretch: in a crossfade the song fading in or out stays under
+ * the other one for seconds, and no single window of it stands out (extendEdge stops), while the
+ * stretch as a whole does. Never beyond the reference. Returns `edgeFrame` when no stretch passes.
+ */
+export function rankedEdge(
+  h: SpectrumHistory,
+  peaks: readonly Peak[],
+  al: Alignment,
+  edgeFrame: number,
+  direction: 1 | -1,
+  maxFrames: number,
+): number {
+  let best = edgeFrame;
+  let bestZ = RANKED_MIN_Z;
+  for (let moved = RANKED_STEP_FRAMES; moved <= maxFrames; moved += RANKED_STEP_FRAMES) {
+    const to = edgeFrame + direction * moved;
+    const ref = (to - al.a) / al.b;
+    if (ref < 0 || ref > al.refFrames || !h.has(Math.floor(to))) break;
+    const r = rankVerdict(nearTotals(h, peaks, al, Math.min(to, edgeFrame), Math.max(to, edgeFrame)));
+    if (r && r.n >= RANKED_MIN_PEAKS && r.z >= bestZ) {
+      best = to;
+      bestZ = r.z;
+    }
+  }
+  return best;
+}

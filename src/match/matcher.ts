@@ -4,6 +4,7 @@ import {
   MATCH,
   PeakExtractor,
   QUANT,
+  ROTATION,
   STFT,
   ANALYSIS_SAMPLE_RATE,
   forEachTriplet,
@@ -19,13 +20,25 @@ import {
   addRanks,
   extendEdge,
   nearTotals,
+  rankedEdge,
   rankTotals,
   rankVerdict,
   type Alignment,
   type RankEvidence,
 } from './evidence.js';
 import { denseMatters, spectrumMatters, spectrumVerdict } from './verdict.js';
-import { confidenceOf, finaliseTrack, fitTrack, median, round3, type Track, type TrackFit } from './track.js';
+import {
+  confidenceOf,
+  evidencePoints,
+  finaliseTrack,
+  fitTrack,
+  median,
+  pointKey,
+  round3,
+  type Track,
+  type TrackFit,
+} from './track.js';
+import { Rotation } from './rotation.js';
 import type { Detection } from './types.js';
 
 const TU = QUANT.timeUnitsPerFrame;
@@ -55,6 +68,8 @@ const RANKS_LAG_FRAMES = 120;
 const PUSH_SLICE = ANALYSIS_SAMPLE_RATE;
 /** Seconds of query spectrum kept for edge checks; must exceed closeAfterSec plus EDGE_MAX. */
 const HISTORY_SEC = 24;
+/** An open track's start is searched in ranks (rankStarts) once its points span this (time units: 6 s). */
+const RANKED_START_AFTER = 6 * FRAMES_PER_SEC * TU;
 /** How far the spectrum check may move an edge beyond the matched points. */
 const EDGE_MAX_FRAMES = Math.round(8 * FRAMES_PER_SEC);
 
@@ -68,6 +83,11 @@ export interface MatcherOptions {
   minConfidence?: number;
   /** Spectrum checks of weak tracks (see checkSpectrum()). Default true; off only to measure their effect. */
   verifyShort?: boolean;
+  /**
+   * The rotation search (Matching step 7): recordings this stream aired lately are searched for one
+   * peak at a time. Default true (it needs the spectrum checks and PCM input); off to measure its effect.
+   */
+  rotation?: boolean;
 }
 
 /** Seconds of the centre of frame `f` (frame f starts at sample f * hop). */
@@ -87,6 +107,7 @@ export class StreamMatcher {
   private readonly source: HasLookup;
   private readonly minConfidence: number;
   private readonly verifyShort: boolean;
+  private readonly useRotation: boolean;
   /** The query spectrum of the last HISTORY_SEC, for checking airing edges (PCM input only). */
   private readonly history = new SpectrumHistory(Math.ceil(HISTORY_SEC * FRAMES_PER_SEC));
   private extractor = this.newExtractor();
@@ -109,13 +130,25 @@ export class StreamMatcher {
   private readonly sieve = new BinSieve();
   private nextWindowStart = 0;
   private readonly tracks: Track[] = [];
-  private readonly recent: Array<{ slot: number; start: number; end: number; points: number }> = [];
+  /** Detections reported in the last 120 s, with their alignment (query frame = a + b * reference frame). */
+  private readonly recent: Array<{
+    slot: number;
+    start: number;
+    end: number;
+    points: number;
+    a: number;
+    b: number;
+  }> = [];
+  /** Recordings this stream aired lately, searched for one peak at a time (Matching step 7). */
+  private readonly rotation = new Rotation<IndexedRecording>();
+  /** End (time units) of the last window evaluated. */
+  private searchedUpTo = 0;
   /**
    * Detections held back while a track of the same recording that overlaps them is still open (a
    * loop's other offset): whichever has more points on its line is reported once both have closed,
    * so that one recording never gets two detections over the same airtime (it would be paid twice).
    */
-  private readonly held: Array<{ d: Detection; slot: number; points: number; inliers: number }> = [];
+  private readonly held: Reported[] = [];
   private readonly hashBuf: number[] = [];
   private readonly anchorSeen = new StampSet();
   private latestUnits = 0;
@@ -126,6 +159,7 @@ export class StreamMatcher {
     this.source = 'lookup' in source ? source : { lookup: source };
     this.minConfidence = opts.minConfidence ?? MATCH.minConfidence;
     this.verifyShort = opts.verifyShort ?? true;
+    this.useRotation = this.verifyShort && (opts.rotation ?? true);
   }
 
   private newExtractor(): PeakExtractor {
@@ -369,7 +403,10 @@ export class StreamMatcher {
     while (final ? this.nextWindowStart <= this.latestUnits : this.nextWindowStart + WINDOW <= doneUpTo) {
       const ws = this.nextWindowStart;
       this.evaluateWindow(ws, ws + WINDOW);
+      if (this.hasSpectrum && this.useRotation) this.searchRotation(ws, ws + WINDOW);
+      this.searchedUpTo = ws + WINDOW;
       if (this.verifyShort) this.gatherRanks((ws + WINDOW) / TU - RANKS_LAG_FRAMES);
+      if (this.hasSpectrum) this.rankStarts(false);
       this.nextWindowStart += HOP;
       this.closeTracks(ws + WINDOW, out);
       this.trimVotes(this.nextWindowStart - LOOKBACK);
@@ -418,6 +455,102 @@ export class StreamMatcher {
     for (const [rec, idx] of best) this.addHit(rec, idx);
   }
 
+  /**
+   * The rotation search (Matching step 7): recordings aired lately on this stream, not being followed
+   * now, searched for in the window's query peaks one peak at a time. A candidate whose dense reference
+   * peaks rank ROTATION.minNearZ above nearby times opens a track; its rotation points count for
+   * nothing in its confidence, which only the spectrum's verification at its close can give it.
+   */
+  private searchRotation(ws: number, we: number, only?: IndexedRecording): void {
+    const fromF = ws / TU;
+    const toF = we / TU;
+    if (!only) this.rotation.expire(toF);
+    if (this.rotation.size === 0 || !this.history.has(Math.floor(fromF))) return;
+    const fromSec = frameToSec(fromF);
+    const toSec = frameToSec(toF);
+    // followed now (a track of it had a hit or votes in this window) or reported over this window
+    const busy = (rec: IndexedRecording) =>
+      (only !== undefined && rec !== only) ||
+      !rec.alive ||
+      this.tracks.some((t) => t.rec === rec && t.lastTq >= ws) ||
+      this.recent.some((r) => r.slot === rec.slot && r.end > fromSec && r.start < toSec);
+    const lookup = this.source.lookup;
+    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
+    for (const c of this.rotation.search(this.peaks, fromF, toF, busy)) {
+      const rec = c.key;
+      const peaks = lookup.denseReferencePeaks?.(rec) ?? lookup.referencePeaks?.(rec);
+      if (!peaks) continue;
+      const al: Alignment = { a: c.a, b: c.b, pitchUnits: c.pitchUnits, refFrames: rec.frames };
+      // judged where its coinciding peaks are (a bed shorter than the window is not diluted)
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const p of c.points) {
+        lo = Math.min(lo, p.tq / TU);
+        hi = Math.max(hi, p.tq / TU);
+      }
+      const margin = ROTATION.spanMarginFrames;
+      const near = rankVerdict(
+        nearTotals(this.history, peaks, al, Math.max(fromF, lo - margin), Math.min(toF, hi + margin)),
+      );
+      if (!near || near.n < MATCH.nearMinPeaksAiring || near.z < ROTATION.minNearZ) continue;
+      // An open track already on this alignment (quiet for a while) is this airing; so is a reported
+      // one: found again after its end, it would come out as a second detection of one airing (a
+      // second play to pay), so the engine leaves its end where it was.
+      const q = (fromF + toF) / 2;
+      const offset = rec.startFrame + (q - c.a) / c.b - q;
+      const same = (t: Track) =>
+        t.rec === rec && Math.abs(t.lastOffset - offset) <= (M * Math.abs(q * TU - t.lastTq)) / TU + slack;
+      const again = (r: { slot: number; a: number; b: number }) =>
+        r.slot === rec.slot && Math.abs((q - r.a) / r.b - (q - c.a) / c.b) <= slack;
+      if (this.tracks.some(same) || this.recent.some(again)) continue;
+      const track: Track = {
+        rec,
+        keys: new Set(),
+        rotationKeys: new Set(),
+        tq: [],
+        tr: [],
+        tEnd: [],
+        scale: [],
+        pitch: [],
+        lastTq: 0,
+        lastOffset: 0,
+      };
+      for (const p of c.points) {
+        const key = pointKey(p.tq, p.tr);
+        if (track.keys.has(key)) continue;
+        track.keys.add(key);
+        track.rotationKeys!.add(key);
+        track.tq.push(p.tq);
+        track.tr.push(p.tr);
+        track.tEnd.push(p.tq);
+        track.scale.push(1 / c.b);
+        track.pitch.push(c.pitchUnits);
+        if (p.tq >= track.lastTq) {
+          track.lastTq = p.tq;
+          track.lastOffset = rec.startFrame + p.tr - p.tq / TU;
+        }
+      }
+      this.tracks.push(track);
+      this.refineStart(track);
+    }
+  }
+
+  /** A reported airing's recording joins (or refreshes) the rotation, at the speed and pitch it aired at. */
+  private noteRotation(e: Reported): void {
+    // only what the calibrated threshold believes, whatever the caller's threshold
+    if (!this.hasSpectrum || !this.useRotation || e.d.confidence < MATCH.minConfidence) return;
+    const lookup = this.source.lookup;
+    const peaks = lookup.denseReferencePeaks?.(e.rec) ?? lookup.referencePeaks?.(e.rec);
+    if (!peaks) return;
+    this.rotation.note(e.rec, peaks, e.rec.frames, e.b, e.pitchUnits, e.endF);
+    // A track is reported seconds after its airing ends (MATCH.closeAfterSec): the windows searched
+    // since then are searched again for this recording, as far as the spectrum history reaches (a
+    // jingle played twice within seconds).
+    const from = Math.max(e.endF * TU, this.searchedUpTo - HISTORY_SEC * FRAMES_PER_SEC * TU);
+    for (let ws = Math.floor(from / HOP) * HOP; ws + WINDOW <= this.searchedUpTo; ws += HOP)
+      this.searchRotation(ws, ws + WINDOW, e.rec);
+  }
+
   private addHit(rec: IndexedRecording, idx: number[]): Track {
     const { vTq, vG } = this;
     const offs = idx.map((i) => vG[i] - vTq[i] / TU).sort((a, b) => a - b);
@@ -463,7 +596,7 @@ export class StreamMatcher {
     const start = track.rec.startFrame;
     for (const i of idx) {
       const tr = vG[i] - start;
-      const key = vTq[i] * 2 ** 21 + tr;
+      const key = pointKey(vTq[i], tr);
       if (track.keys.has(key)) continue;
       track.keys.add(key);
       track.tq.push(vTq[i]);
@@ -506,13 +639,23 @@ export class StreamMatcher {
     // weak track, whose extent feeds its own verification (a jingle whose end it moved a second later,
     // into the talk, failed it), nor at starts, where the rule took short plays 1.6-3.4 s into the
     // talk before them (docs/benchmarks.md).
-    const confirmed = !spectrumMatters(fit.inliers.length, confidenceOf(fit.inliers.length));
-    const edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES, confirmed);
+    const own = evidencePoints(t, fit);
+    const confirmed = !spectrumMatters(own, confidenceOf(own));
+    let edge = extendEdge(this.history, peaks, al, fit.endF, 1, EDGE_MAX_FRAMES, confirmed);
+    // and beyond, where the seconds after it rank above nearby times as a whole (a crossfade out)
+    if (confirmed) {
+      const dense = this.source.lookup.denseReferencePeaks?.(t.rec) ?? peaks;
+      edge = Math.max(
+        edge,
+        Math.min(rankedEdge(this.history, dense, al, edge, 1, EDGE_MAX_FRAMES), this.sameAfter(t, al, edge)),
+      );
+    }
     if (edge > fit.endF) t.edgeEnd = edge;
     if (t.edgeStart === undefined) {
       const s = extendEdge(this.history, peaks, al, fit.startF, -1, EDGE_MAX_FRAMES);
       if (s < fit.startF) t.edgeStart = s;
     }
+    this.rankStarts(true, t, fit);
   }
 
   /**
@@ -521,7 +664,7 @@ export class StreamMatcher {
    * input): peaks-only matching skips both.
    */
   private checkSpectrum(t: Track, fit: TrackFit, d: Detection): void {
-    const points = fit.inliers.length;
+    const points = evidencePoints(t, fit);
     // peaks-only input keeps no spectrum: do not fetch reference peaks for nothing
     if (!spectrumMatters(points, d.confidence) || !this.history.has(Math.floor(fit.endF))) return;
     const peaks = this.source.lookup.referencePeaks?.(t.rec);
@@ -582,6 +725,88 @@ export class StreamMatcher {
     }
   }
 
+  /**
+   * The ranked start search (rankedEdge) of a confirmed airing: of each open track once its points
+   * span RANKED_START_AFTER (its line is then known well enough) and it is confirmed, or of `only`
+   * when it closes; while the spectrum history still holds the seconds before its start. Not for a
+   * weak track: its extent feeds its own verification (checkSpectrum), which ranks against the same
+   * nearby times the search chose the extent by.
+   */
+  private rankStarts(closing: boolean, only?: Track, fit?: TrackFit): void {
+    for (const t of only ? [only] : this.tracks) {
+      if (t.startRanked) continue;
+      if (!closing && t.lastTq - Math.min(...t.tq) < RANKED_START_AFTER) continue;
+      const f = fit ?? fitTrack(t);
+      if (!f) continue;
+      const from = Math.min(f.startF, t.edgeStart ?? Infinity);
+      if (!this.history.has(Math.floor(from) - 1)) {
+        t.startRanked = true; // too late: the history no longer holds what came before
+        continue;
+      }
+      const own = evidencePoints(t, f);
+      if (spectrumMatters(own, confidenceOf(own))) continue;
+      t.startRanked = true;
+      const peaks =
+        this.source.lookup.denseReferencePeaks?.(t.rec) ?? this.source.lookup.referencePeaks?.(t.rec);
+      const al = peaks && this.alignment(t, f.b, f.a, f.pitchUnits);
+      if (!peaks || !al) continue;
+      const s = Math.max(
+        rankedEdge(this.history, peaks, al, from, -1, EDGE_MAX_FRAMES),
+        this.sameBefore(t, al, from),
+      );
+      if (s < from) t.edgeStart = s;
+    }
+  }
+
+  /**
+   * Where the nearest other airing of the same recording on the same alignment `al` (the same airing,
+   * in another track) that began before query frame `f` ends: its detection reported or held, or its
+   * track still open; `f` itself if it reaches past `f`; -Infinity if there is none. The ranked start
+   * search stops there: that stretch ranks as present, and a track that continues an airing would be
+   * stretched over its first part and then lose to it as a repeated section (seen on seed 2: 17 s of a
+   * march lost). Other alignments (a loop's other offset) do not rank on this one and do not count.
+   */
+  private sameBefore(t: Track, al: Alignment, f: number): number {
+    let bound = -Infinity;
+    this.sameAiring(t, al, (start, end) => {
+      if (start < f) bound = Math.max(bound, Math.min(end, f));
+    });
+    return bound;
+  }
+
+  /** Where the nearest other track of the same airing (see sameBefore) that reaches past `f` begins, or Infinity. */
+  private sameAfter(t: Track, al: Alignment, f: number): number {
+    let bound = Infinity;
+    this.sameAiring(t, al, (start, end) => {
+      if (end > f) bound = Math.min(bound, Math.max(start, f));
+    });
+    return bound;
+  }
+
+  /** Calls `visit` with the span (query frames) of every other detection or open track of `t`'s recording on alignment `al`. */
+  private sameAiring(t: Track, al: Alignment, visit: (start: number, end: number) => void): void {
+    const slot = t.rec.slot;
+    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
+    const toF = (sec: number) => (sec - frameToSec(0)) * FRAMES_PER_SEC;
+    // reference frame at query frame q on al and on another line
+    const refAt = (q: number) => (q - al.a) / al.b;
+    for (const r of [
+      ...this.recent,
+      ...this.held.map((h) => ({ slot: h.slot, start: h.d.start, end: h.d.end, a: h.a, b: h.b })),
+    ]) {
+      if (r.slot !== slot) continue;
+      const q = toF(r.end);
+      if (Math.abs((q - r.a) / r.b - refAt(q)) <= slack) visit(toF(r.start), q);
+    }
+    for (const o of this.tracks) {
+      if (o === t || o.rec !== t.rec) continue;
+      const q = o.lastTq / TU;
+      if (Math.abs(o.lastOffset - (t.rec.startFrame + refAt(q) - q)) > slack) continue;
+      const span = trackSpan(o);
+      visit(toF(span.start), toF(span.end));
+    }
+  }
+
   /** Votes of this track's recording at a consistent offset, inside its span. */
   private consistent(track: Track, i: number, offset: number, atTq: number): boolean {
     const g = this.vG[i];
@@ -637,7 +862,7 @@ export class StreamMatcher {
    * those seconds must not be paid twice. Of what lies before and after an overlap the longer part
    * is kept; a detection wholly inside one already reported is dropped.
    */
-  private report(e: { d: Detection; slot: number; points: number }, out: Detection[]): void {
+  private report(e: Reported, out: Detection[]): void {
     const d = e.d;
     for (const r of this.recent) {
       if (r.slot !== e.slot || r.end <= d.start || r.start >= d.end) continue;
@@ -652,7 +877,8 @@ export class StreamMatcher {
         d.end = r.start;
       }
     }
-    this.recent.push({ slot: e.slot, start: d.start, end: d.end, points: e.points });
+    this.recent.push({ slot: e.slot, start: d.start, end: d.end, points: e.points, a: e.a, b: e.b });
+    this.noteRotation(e);
     out.push(d);
   }
 
@@ -676,7 +902,14 @@ export class StreamMatcher {
       const outdone = (o: Track) =>
         o.rec === t.rec && o.tq.length > inliers && (fitTrack(o)?.inliers.length ?? 0) > inliers;
       const slot = t.rec.slot;
-      const rivals = (h: { slot: number; d: Detection }) => h.slot === slot && overlapShare(h.d, d) > 0;
+      // a held detection on this track's line is the same airing (another track of it), not a rival:
+      // both are reported and report() cuts the overlap (seen on seed 2: a march's last 17 s lost)
+      const sameLine = (h: Reported) => {
+        const q = (Math.max(h.d.start, d.start) + Math.min(h.d.end, d.end)) / 2;
+        const qF = (q - frameToSec(0)) * FRAMES_PER_SEC;
+        return Math.abs((qF - h.a) / h.b - (qF - fit!.a) / fit!.b) <= MATCH.continueSlackSec * FRAMES_PER_SEC;
+      };
+      const rivals = (h: Reported) => h.slot === slot && overlapShare(h.d, d) > 0 && !sameLine(h);
       const stronger =
         this.tracks.some((o) => overlapsTrack(o, d) && outdone(o)) ||
         this.held.some((h) => rivals(h) && h.inliers >= inliers) ||
@@ -698,7 +931,17 @@ export class StreamMatcher {
       }
       // a weaker held rival is dropped; while a rival is still open, this one waits for it
       for (let h = this.held.length - 1; h >= 0; h--) if (rivals(this.held[h])) this.held.splice(h, 1);
-      const entry = { d, slot, points, inliers };
+      const entry: Reported = {
+        d,
+        slot,
+        points,
+        inliers,
+        rec: t.rec,
+        a: fit!.a,
+        b: fit!.b,
+        pitchUnits: fit!.pitchUnits,
+        endF: fit!.endF,
+      };
       if (this.tracks.some((o) => o.rec === t.rec && overlapsTrack(o, d))) this.held.push(entry);
       else this.report(entry, out);
     }
@@ -714,6 +957,20 @@ export class StreamMatcher {
     while (this.recent.length > 0 && horizon !== Infinity && this.recent[0].end < horizon)
       this.recent.shift();
   }
+}
+
+/** A detection on its way out, with what the rotation needs to know of its track. */
+interface Reported {
+  d: Detection;
+  slot: number;
+  points: number;
+  inliers: number;
+  rec: IndexedRecording;
+  /** Its track's line: query frame = a + b * reference frame. */
+  a: number;
+  b: number;
+  pitchUnits: number;
+  endF: number;
 }
 
 function moved<A extends Uint32Array | Int32Array | Float32Array>(

@@ -19,8 +19,15 @@ export interface Track {
   pitch: number[];
   lastTq: number;
   lastOffset: number;
+  /**
+   * Keys (pointKey) of the points a rotation search gave (single coinciding peaks, not triplets): they
+   * place the airing but count for nothing in its confidence (evidencePoints).
+   */
+  rotationKeys?: Set<number>;
   /** Edges (query frames) moved outward by checking the reference's peaks in the query spectrum. */
   edgeStart?: number;
+  /** The ranked start search (rankedEdge) was done, or can no longer be. */
+  startRanked?: boolean;
   edgeEnd?: number;
   /**
    * Ranks of the reference's peaks in the query spectrum gathered while the track is open (a long
@@ -158,6 +165,20 @@ export function fitTrack(t: Track): TrackFit | undefined {
   return { a, b, inliers, startF, endF, pitchUnits: median(inliers.map((i) => t.pitch[i])) };
 }
 
+/** The key of a point (query time in time units, reference frame) in Track.keys. */
+export function pointKey(tq: number, tr: number): number {
+  return tq * 2 ** 21 + tr;
+}
+
+/** Inlier points that are matched triplets (not rotation peaks): what the confidence counts. */
+export function evidencePoints(t: Track, fit: TrackFit): number {
+  const rot = t.rotationKeys;
+  if (!rot) return fit.inliers.length;
+  let n = 0;
+  for (const i of fit.inliers) if (!rot.has(pointKey(t.tq[i], t.tr[i]))) n++;
+  return n;
+}
+
 /** Turns a track into a detection (times in seconds of the query), or undefined if it is too weak. */
 export function finaliseTrack(t: Track, fit: TrackFit | undefined = fitTrack(t)): Detection | undefined {
   if (!fit) return undefined;
@@ -174,7 +195,7 @@ export function finaliseTrack(t: Track, fit: TrackFit | undefined = fitTrack(t))
     refStart: round3(sec(refStartF)),
     refEnd: round3(Math.min(t.rec.durationSec, sec(refEndF))),
     speed: Math.round((1 / b) * 10000) / 10000,
-    confidence: confidenceOf(fit.inliers.length),
+    confidence: confidenceOf(evidencePoints(t, fit)),
   };
 }
 
