@@ -51,6 +51,37 @@ function music(
   };
 }
 
+const DJ_LINES = [
+  'Новости спорта, погода и музыка на нашей волне.',
+  'Сегодня у нас в гостях известные артисты.',
+  'Оставайтесь с нами, впереди много интересного.',
+  'Прогноз погоды на завтра: солнечно и тепло.',
+];
+
+/**
+ * `count` beds of 3 s, 9 s apart from `firstAt`, of the registered songs in turn (from reference second
+ * 3 + (i * refStep) % 30), each under its own DJ line as loud as the music, in voices[i % 2].
+ */
+function beds(
+  count: number,
+  firstAt: number,
+  refStep: number,
+  voices: [string, string],
+): Timeline['segments'] {
+  const segments: Timeline['segments'] = [];
+  for (let i = 0; i < count; i++) {
+    const at = firstAt + i * 9;
+    const ref = 3 + ((i * refStep) % 30);
+    segments.push(music(REGISTERED[i % 5], at, ref, ref + 3, { fadeInSec: 0.2, fadeOutSec: 0.2 }));
+    segments.push({ kind: 'speech', text: DJ_LINES[i % 4], voice: voices[i % 2], atSec: at + 0.2, snrDb: 0 });
+  }
+  return segments;
+}
+
+/** A detection of the airing's recording that overlaps it. */
+const hit = (t: TruthAiring, d: Detection) =>
+  d.recording === t.recording && d.end > t.start && d.start < t.end;
+
 async function run(name: string, timeline: Timeline): Promise<{ truth: TruthAiring[]; found: Detection[] }> {
   const out = join(
     work,
@@ -65,7 +96,7 @@ async function run(name: string, timeline: Timeline): Promise<{ truth: TruthAiri
 function expectExact(truth: TruthAiring[], found: Detection[], tolSec = 1) {
   const registered = truth.filter((t) => t.registered);
   for (const t of registered) {
-    const hits = found.filter((d) => d.recording === t.recording && d.end > t.start && d.start < t.end);
+    const hits = found.filter((d) => hit(t, d));
     expect(hits, `${t.recording} at ${t.start}-${t.end}`).toHaveLength(1);
     expect(
       Math.abs(hits[0].start - t.start),
@@ -201,32 +232,12 @@ describe('recognition end to end', () => {
 
   it('beds of 3 s under a voice at 0 dB: a few matched points, found when the spectrum verifies them', async () => {
     // 16 beds, each under its own DJ line as loud as the music; most leave 0-5 consistent triplets
-    const lines = [
-      'Новости спорта, погода и музыка на нашей волне.',
-      'Сегодня у нас в гостях известные артисты.',
-      'Оставайтесь с нами, впереди много интересного.',
-      'Прогноз погоды на завтра: солнечно и тепло.',
-    ];
-    const segments: Timeline['segments'] = [];
-    for (let i = 0; i < 16; i++) {
-      const at = 1 + i * 9;
-      const ref = 3 + ((i * 7) % 30);
-      segments.push(music(REGISTERED[i % 5], at, ref, ref + 3, { fadeInSec: 0.2, fadeOutSec: 0.2 }));
-      segments.push({
-        kind: 'speech',
-        text: lines[i % 4],
-        voice: i % 2 ? 'ru' : 'kk',
-        atSec: at + 0.2,
-        snrDb: 0,
-      });
-    }
+    const segments = beds(16, 1, 7, ['kk', 'ru']);
     const { truth, found } = await run('beds', {
       condition: 'short-3s',
       segments,
       chain: { codec: 'mp3', bitrateKbps: 64 },
     });
-    const hit = (t: TruthAiring, d: Detection) =>
-      d.recording === t.recording && d.end > t.start && d.start < t.end;
     expect(found.filter((d) => !truth.some((t) => hit(t, d)))).toEqual([]);
     const foundBeds = truth.filter((t) => found.some((d) => hit(t, d)));
     // tracks of 4-5 points verified against nearby times over the airing's extent (session 6): 4 of
@@ -242,47 +253,28 @@ describe('recognition end to end', () => {
 
   it('beds of recordings the station aired earlier: the rotation search finds what the triplets miss', async () => {
     // each song airs clean first (a jingle of 8 s), then comes back as 3-s beds under a voice at 0 dB
-    const lines = [
-      'Новости спорта, погода и музыка на нашей волне.',
-      'Сегодня у нас в гостях известные артисты.',
-      'Оставайтесь с нами, впереди много интересного.',
-      'Прогноз погоды на завтра: солнечно и тепло.',
+    const segments: Timeline['segments'] = [
+      ...REGISTERED.map((seed, i) => music(seed, 1 + i * 10, 20, 28, { fadeInSec: 0.2, fadeOutSec: 0.2 })),
+      ...beds(12, 55, 11, ['ru', 'kk']),
     ];
-    const segments: Timeline['segments'] = REGISTERED.map((seed, i) =>
-      music(seed, 1 + i * 10, 20, 28, { fadeInSec: 0.2, fadeOutSec: 0.2 }),
-    );
-    for (let i = 0; i < 12; i++) {
-      const at = 55 + i * 9;
-      const ref = 3 + ((i * 11) % 30);
-      segments.push(music(REGISTERED[i % 5], at, ref, ref + 3, { fadeInSec: 0.2, fadeOutSec: 0.2 }));
-      segments.push({
-        kind: 'speech',
-        text: lines[i % 4],
-        voice: i % 2 ? 'kk' : 'ru',
-        atSec: at + 0.2,
-        snrDb: 0,
-      });
-    }
     const { truth, found } = await run('rotation', {
       condition: 'short-3s',
       segments,
       chain: { codec: 'mp3', bitrateKbps: 64 },
     });
-    const hit = (t: TruthAiring, d: Detection) =>
-      d.recording === t.recording && d.end > t.start && d.start < t.end;
     expect(found.filter((d) => !truth.some((t) => hit(t, d)))).toEqual([]);
     // one detection per airing: a bed found by the rotation is not also a fragment of another track
     for (const t of truth) expect(found.filter((d) => hit(t, d)).length).toBeLessThanOrEqual(1);
     const jingles = truth.filter((t) => t.start < 50);
-    const beds = truth.filter((t) => t.start >= 50);
+    const played = truth.filter((t) => t.start >= 50);
     expect(jingles.filter((t) => found.some((d) => hit(t, d)))).toHaveLength(5);
-    const foundBeds = beds.filter((t) => found.some((d) => hit(t, d)));
+    const foundBeds = played.filter((t) => found.some((d) => hit(t, d)));
     for (const t of foundBeds) {
       const d = found.find((x) => hit(t, x))!;
       expect(Math.abs(d.start - t.start) + Math.abs(d.end - t.end)).toBeLessThan(2);
     }
     const without = await matchFile(index, join(work, 'rotation.mp3'), { rotation: false });
-    const foundWithout = beds.filter((t) => without.some((d) => hit(t, d)));
+    const foundWithout = played.filter((t) => without.some((d) => hit(t, d)));
     // measured: 9 of the 12 beds with the rotation, none without it
     expect(foundBeds.length).toBeGreaterThanOrEqual(7);
     expect(foundWithout.length).toBeLessThanOrEqual(foundBeds.length - 4);

@@ -470,12 +470,14 @@ const RANKED_MIN_Z = 3;
 const RANKED_MIN_PEAKS = 14;
 
 /**
- * The farthest edge (query frame) at most `maxFrames` beyond `edgeFrame` (before it for a start,
- * `direction` -1; after it for an end, +1), on a grid of RANKED_STEP_FRAMES, such that the reference's
- * peaks between `edgeFrame` and it rank RANKED_MIN_Z standard deviations above nearby times
- * (nearTotals), summed over the whole stretch: in a crossfade the song fading in or out stays under
- * the other one for seconds, and no single window of it stands out (extendEdge stops), while the
- * stretch as a whole does. Never beyond the reference. Returns `edgeFrame` when no stretch passes.
+ * An edge moved out from `edgeFrame` (before it for a start, `direction` -1; after it for an end, +1)
+ * by up to `maxFrames`, on a grid of RANKED_STEP_FRAMES, to where the reference's peaks between
+ * `edgeFrame` and it, ranked against nearby times (nearTotals) and summed over the whole stretch, stand
+ * highest above chance, if that reaches RANKED_MIN_Z standard deviations: in a crossfade the song
+ * fading in or out stays under the other one for seconds, and no single window of it stands out
+ * (extendEdge stops), while the stretch as a whole does. The peak of the sum, not the farthest
+ * stretch that passes: strong evidence at its beginning would carry a long stretch of chance after
+ * it. Never beyond the reference. Returns `edgeFrame` when no stretch passes.
  */
 export function rankedEdge(
   h: SpectrumHistory,
