@@ -345,10 +345,16 @@ export class StreamMatcher {
       if (!done) break;
       this.nextAnchor++;
     }
-    // drop peaks no future triplet can use
+    // drop peaks no future triplet can use, and no rotation search (windows not yet evaluated, and
+    // those a recording joining the rotation is searched for again, as far as the history reaches)
     if (this.nextAnchor > 2048) {
-      this.peaks.splice(0, this.nextAnchor);
-      this.nextAnchor = 0;
+      const keepFrom = this.nextWindowStart - HISTORY_SEC * FRAMES_PER_SEC * TU;
+      let cut = 0;
+      while (cut < this.nextAnchor && peaks[cut].t < keepFrom) cut++;
+      if (cut > 1024) {
+        this.peaks.splice(0, cut);
+        this.nextAnchor -= cut;
+      }
     }
   }
 
