@@ -95,6 +95,22 @@ export function frameToSec(f: number): number {
   return f / FRAMES_PER_SEC + STFT.fftSize / 2 / ANALYSIS_SAMPLE_RATE;
 }
 
+/** The frame (fractional) whose centre is at `sec`: frameToSec's inverse. */
+function secToFrame(sec: number): number {
+  return (sec - frameToSec(0)) * FRAMES_PER_SEC;
+}
+
+/** How far (frames) one airing's line may wander and still be the same airing (MATCH.continueSlackSec). */
+const LINE_SLACK_FRAMES = MATCH.continueSlackSec * FRAMES_PER_SEC;
+
+/**
+ * Whether two lines (query frame = a + b * reference frame) put query frame `q` on the same reference
+ * frame, within LINE_SLACK_FRAMES: two tracks or detections of one airing, not a repeated section.
+ */
+function sameLineAt(q: number, x: { a: number; b: number }, y: { a: number; b: number }): boolean {
+  return Math.abs((q - x.a) / x.b - (q - y.a) / y.b) <= LINE_SLACK_FRAMES;
+}
+
 /**
  * The streaming matcher: push PCM at ANALYSIS_SAMPLE_RATE, receive detections as they close.
  * Memory stays bounded: peaks, votes and tracks older than a few windows are dropped.
@@ -481,7 +497,6 @@ export class StreamMatcher {
       this.tracks.some((t) => t.rec === rec && t.lastTq >= ws) ||
       this.recent.some((r) => r.slot === rec.slot && r.end > fromSec && r.start < toSec);
     const lookup = this.source.lookup;
-    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
     for (const c of this.rotation.search(this.peaks, fromF, toF, busy)) {
       const rec = c.key;
       const peaks = lookup.denseReferencePeaks?.(rec) ?? lookup.referencePeaks?.(rec);
@@ -505,9 +520,9 @@ export class StreamMatcher {
       const q = (fromF + toF) / 2;
       const offset = rec.startFrame + (q - c.a) / c.b - q;
       const same = (t: Track) =>
-        t.rec === rec && Math.abs(t.lastOffset - offset) <= (M * Math.abs(q * TU - t.lastTq)) / TU + slack;
-      const again = (r: { slot: number; a: number; b: number }) =>
-        r.slot === rec.slot && Math.abs((q - r.a) / r.b - (q - c.a) / c.b) <= slack;
+        t.rec === rec &&
+        Math.abs(t.lastOffset - offset) <= (M * Math.abs(q * TU - t.lastTq)) / TU + LINE_SLACK_FRAMES;
+      const again = (r: { slot: number; a: number; b: number }) => r.slot === rec.slot && sameLineAt(q, r, c);
       if (this.tracks.some(same) || this.recent.some(again)) continue;
       const track: Track = {
         rec,
@@ -562,13 +577,12 @@ export class StreamMatcher {
     const offs = idx.map((i) => vG[i] - vTq[i] / TU).sort((a, b) => a - b);
     const c = offs[offs.length >> 1];
     const tq = vTq[idx[idx.length >> 1]];
-    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
     let track: Track | undefined;
     let bestDist = Infinity;
     for (const t of this.tracks) {
       if (t.rec !== rec) continue;
       const dist = Math.abs(c - t.lastOffset);
-      if (dist <= (M * Math.abs(tq - t.lastTq)) / TU + slack && dist < bestDist) {
+      if (dist <= (M * Math.abs(tq - t.lastTq)) / TU + LINE_SLACK_FRAMES && dist < bestDist) {
         track = t;
         bestDist = dist;
       }
@@ -792,24 +806,20 @@ export class StreamMatcher {
   /** Calls `visit` with the span (query frames) of every other detection or open track of `t`'s recording on alignment `al`. */
   private sameAiring(t: Track, al: Alignment, visit: (start: number, end: number) => void): void {
     const slot = t.rec.slot;
-    const slack = MATCH.continueSlackSec * FRAMES_PER_SEC;
-    const toF = (sec: number) => (sec - frameToSec(0)) * FRAMES_PER_SEC;
-    // reference frame at query frame q on al and on another line
-    const refAt = (q: number) => (q - al.a) / al.b;
     for (const r of [
       ...this.recent,
       ...this.held.map((h) => ({ slot: h.slot, start: h.d.start, end: h.d.end, a: h.a, b: h.b })),
     ]) {
       if (r.slot !== slot) continue;
-      const q = toF(r.end);
-      if (Math.abs((q - r.a) / r.b - refAt(q)) <= slack) visit(toF(r.start), q);
+      const q = secToFrame(r.end);
+      if (sameLineAt(q, r, al)) visit(secToFrame(r.start), q);
     }
     for (const o of this.tracks) {
       if (o === t || o.rec !== t.rec) continue;
       const q = o.lastTq / TU;
-      if (Math.abs(o.lastOffset - (t.rec.startFrame + refAt(q) - q)) > slack) continue;
+      if (Math.abs(o.lastOffset - (t.rec.startFrame + (q - al.a) / al.b - q)) > LINE_SLACK_FRAMES) continue;
       const span = trackSpan(o);
-      visit(toF(span.start), toF(span.end));
+      visit(secToFrame(span.start), secToFrame(span.end));
     }
   }
 
@@ -910,12 +920,10 @@ export class StreamMatcher {
       const slot = t.rec.slot;
       // a held detection on this track's line is the same airing (another track of it), not a rival:
       // both are reported and report() cuts the overlap (seen on seed 2: a march's last 17 s lost)
-      const sameLine = (h: Reported) => {
-        const q = (Math.max(h.d.start, d.start) + Math.min(h.d.end, d.end)) / 2;
-        const qF = (q - frameToSec(0)) * FRAMES_PER_SEC;
-        return Math.abs((qF - h.a) / h.b - (qF - fit!.a) / fit!.b) <= MATCH.continueSlackSec * FRAMES_PER_SEC;
-      };
-      const rivals = (h: Reported) => h.slot === slot && overlapShare(h.d, d) > 0 && !sameLine(h);
+      const overlapMid = (h: Reported) =>
+        secToFrame((Math.max(h.d.start, d.start) + Math.min(h.d.end, d.end)) / 2);
+      const rivals = (h: Reported) =>
+        h.slot === slot && overlapShare(h.d, d) > 0 && !sameLineAt(overlapMid(h), h, fit!);
       const stronger =
         this.tracks.some((o) => overlapsTrack(o, d) && outdone(o)) ||
         this.held.some((h) => rivals(h) && h.inliers >= inliers) ||

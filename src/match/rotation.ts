@@ -46,7 +46,7 @@ interface Entry<K> {
 }
 
 /** P(X >= k) for X ~ Poisson(lambda). */
-export function poissonTail(lambda: number, k: number): number {
+function poissonTail(lambda: number, k: number): number {
   let term = Math.exp(-lambda);
   let below = 0;
   for (let i = 0; i < k; i++) {
