@@ -100,6 +100,31 @@ describe('the benchmark scorer', () => {
     expect(s.boundary.end.median).toBe(30);
   });
 
+  it('lists the edges off by more than a second, signed and worst first, with the airing tags', () => {
+    const truth = [song('a', 100, 200, { tags: ['crossfade-in'] }), song('b', 300, 400)];
+    const s = scoreGroup([file], truth, [det('a', 102.5, 199.2), det('b', 299.5, 398.5)]);
+    expect(s.worstEdges).toEqual([
+      {
+        file: 'radio-0.mp3',
+        recording: 'a',
+        edge: 'start',
+        truthSec: 100,
+        detectedSec: 102.5,
+        errorSec: 2.5,
+        tags: ['crossfade-in'],
+      },
+      {
+        file: 'radio-0.mp3',
+        recording: 'b',
+        edge: 'end',
+        truthSec: 400,
+        detectedSec: 398.5,
+        errorSec: -1.5,
+        tags: [],
+      },
+    ]);
+  });
+
   it('never matches across files, and splits scores by condition', () => {
     const files: FileLine[] = [file, { file: 'tv.aac', condition: 'tv-snr0', durationSec: 3600 }];
     const truth = [song('a', 0, 100), { ...song('a', 0, 100), file: 'tv.aac', condition: 'tv-snr0' }];

@@ -550,9 +550,14 @@ function aliased(t: TruthAiring, aliases: Record<string, string>): TruthAiring {
   return to ? { ...t, recording: to } : t;
 }
 
-/** Keeps the report readable: the first 200 misses and false positives are enough to look into. */
+/** Keeps the report readable: the first 200 misses, worst edges and false positives are enough to look into. */
 function trimLists(s: Score): Score {
-  return { ...s, missed: s.missed.slice(0, 200), falsePositiveList: s.falsePositiveList.slice(0, 200) };
+  return {
+    ...s,
+    missed: s.missed.slice(0, 200),
+    worstEdges: s.worstEdges.slice(0, 200),
+    falsePositiveList: s.falsePositiveList.slice(0, 200),
+  };
 }
 
 /** The scaling query: first files of radio, TV at 0 dB and speed, then others, up to `capSec`. */

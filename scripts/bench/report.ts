@@ -88,6 +88,22 @@ export function renderMarkdown(r: BenchReport): string {
     L.push('');
   }
 
+  const worst = r.overall.worstEdges.slice(0, 10);
+  if (worst.length > 0) {
+    L.push(
+      `Edges off by more than 1 s: ${r.overall.worstEdges.length}` +
+        `${r.overall.worstEdges.length >= 200 ? '+' : ''} (all in report.json, \`worstEdges\`); the worst ${worst.length} ` +
+        `(detected minus truth, s): ` +
+        worst
+          .map(
+            (e) => `${e.file} ${e.recording} ${e.edge} ${e.errorSec >= 0 ? '+' : ''}${e.errorSec.toFixed(2)}`,
+          )
+          .join('; ') +
+        '.',
+    );
+    L.push('');
+  }
+
   L.push('## Speed (one core; audio seconds per CPU second, ffmpeg children included)');
   L.push('');
   L.push('| stage | audio, h | CPU, s | wall, s | x real time per core |');

@@ -77,8 +77,24 @@ export interface Score {
   /** Recall per truth tag (crossfade-in, partial, bed, dj-intro, ...). */
   byTag: Record<string, { airings: number; found: number; recall: number | null }>;
   missed: TruthLine[];
+  /** Edges of found airings off by more than EDGE_LIST_SEC, worst first: where the boundary error comes from. */
+  worstEdges: EdgeError[];
   falsePositiveList: (DetectionLine & { kind: keyof Score['falsePositiveKinds'] })[];
 }
+
+/** One boundary of a found airing: `errorSec` is signed, detected minus truth (negative = early). */
+export interface EdgeError {
+  file: string;
+  recording: string;
+  edge: 'start' | 'end';
+  truthSec: number;
+  detectedSec: number;
+  errorSec: number;
+  tags: string[];
+}
+
+/** Edges further off than this are listed in `worstEdges` (the end-to-end tests' boundary tolerance). */
+export const EDGE_LIST_SEC = 1;
 
 export interface Scorecard {
   byCondition: Record<string, Score>;
@@ -215,6 +231,7 @@ export function scoreGroup(
   const startErrors: number[] = [];
   const endErrors: number[] = [];
   const missed: TruthLine[] = [];
+  const worstEdges: EdgeError[] = [];
   const byTag: Score['byTag'] = {};
   for (const t of registered) {
     const assigned = D.filter((d) => d.file === t.file && d.recording === t.recording && sameAiring(d, t));
@@ -231,10 +248,30 @@ export function scoreGroup(
     found++;
     if (assigned.length > 1) fragmented++;
     for (const d of assigned) correct.add(d);
-    startErrors.push(Math.abs(Math.min(...assigned.map((d) => d.start)) - t.start));
-    endErrors.push(Math.abs(Math.max(...assigned.map((d) => d.end)) - t.end));
+    const start = Math.min(...assigned.map((d) => d.start));
+    const end = Math.max(...assigned.map((d) => d.end));
+    startErrors.push(Math.abs(start - t.start));
+    endErrors.push(Math.abs(end - t.end));
+    for (const [edge, truthSec, detectedSec] of [
+      ['start', t.start, start],
+      ['end', t.end, end],
+    ] as const) {
+      const errorSec = detectedSec - truthSec;
+      if (Math.abs(errorSec) > EDGE_LIST_SEC) {
+        worstEdges.push({
+          file: t.file,
+          recording: t.recording,
+          edge,
+          truthSec,
+          detectedSec,
+          errorSec,
+          tags: t.tags ?? [],
+        });
+      }
+    }
   }
   for (const e of Object.values(byTag)) e.recall = ratio(e.found, e.airings);
+  worstEdges.sort((a, b) => Math.abs(b.errorSec) - Math.abs(a.errorSec));
 
   const kinds = { misattributed: 0, onUnregistered: 0, elsewhere: 0 };
   const falsePositiveList: Score['falsePositiveList'] = [];
@@ -309,6 +346,7 @@ export function scoreGroup(
     fragmented,
     byTag,
     missed,
+    worstEdges,
     falsePositiveList,
   };
 }
