@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FloatChunker, PcmChunker } from '../src/audio/chunker.js';
-import { concatPcm, downmix, findSilence, isSilent, peak, peakDb, rms, rmsDb } from '../src/audio/signal.js';
+import {
+  concatPcm,
+  downmix,
+  findSilence,
+  isSilent,
+  peak,
+  peakDb,
+  rms,
+  rmsDb,
+  SoundSpanMeter,
+} from '../src/audio/signal.js';
 
 function sine(freqHz: number, rate: number, samples: number, amplitude: number): Float32Array {
   const x = new Float32Array(samples);
@@ -55,6 +65,35 @@ describe('signal helpers', () => {
       { startSec: 1, endSec: 3 },
       { startSec: 4.3, endSec: 5.8 },
     ]);
+  });
+
+  it('finds where a sound is audible, streamed in chunks of any size, as block-by-block RMS over the whole buffer says', () => {
+    const rate = 1000;
+    // 0.5 s of silence, a tone, a tail 55 dB down (below -50 dBFS), silence
+    const x = concatPcm([
+      new Float32Array(500),
+      sine(50, rate, 2000, 0.5),
+      sine(50, rate, 700, 0.5 * 10 ** (-55 / 20)),
+      new Float32Array(400),
+    ]);
+    const opts = { blockSec: 0.05, audibleDbfs: -50 };
+    const whole = new SoundSpanMeter(rate, opts);
+    whole.push(x);
+    expect(whole.result()).toEqual({ startSec: 0.5, endSec: 2.5 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 900 }), { minLength: 1, maxLength: 12 }), (cuts) => {
+        const m = new SoundSpanMeter(rate, opts);
+        let at = 0;
+        for (const n of [...cuts, x.length]) {
+          m.push(x.subarray(at, Math.min(x.length, at + n)));
+          at = Math.min(x.length, at + n);
+        }
+        expect(m.result()).toEqual({ startSec: 0.5, endSec: 2.5 });
+      }),
+    );
+    const silent = new SoundSpanMeter(rate, opts);
+    silent.push(new Float32Array(3000));
+    expect(silent.result()).toBeNull();
   });
 });
 

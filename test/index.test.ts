@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EnrolmentExtractor, extractPeaks } from '../src/fingerprint/index.js';
-import { ReferenceIndex } from '../src/index/index.js';
+import { writeWav } from '../scripts/synth/wav.js';
+import { ReferenceIndex, enrollFile } from '../src/index/index.js';
 import { matchPcm } from '../src/match/index.js';
 
 /** A deterministic "song": a seeded sequence of chords with harmonics (no audio files needed here). */
@@ -134,6 +135,46 @@ describe('reference index', () => {
     const reopened = ReferenceIndex.open(dir);
     expect(reopened.densePeaksOf('new')).toHaveLength(densePeaks.length);
     reopened.close();
+  });
+
+  it('measures at enrolment where a recording is audible, through the decoder, and opens an index made before that', async () => {
+    const dir = tmpIndexDir();
+    // 1.5 s of silence, 20 s of music, a 2-s tail 60 dB down (below -50 dBFS), 1 s of silence
+    const sr = 8000;
+    const music = song(20, 11);
+    const pcm = new Float32Array(Math.round(24.5 * sr));
+    pcm.set(music, 1.5 * sr);
+    const tail = song(2, 12).map((v) => v * 10 ** (-60 / 20));
+    pcm.set(tail, 21.5 * sr);
+    const path = join(dir, 'quiet-ends.wav');
+    writeWav(path, [pcm], sr);
+    const idx = ReferenceIndex.open(dir);
+    await enrollFile(idx, path);
+    const span = idx.store.soundSpanOf('quiet-ends')!;
+    expect(span.startSec).toBeCloseTo(1.5, 1);
+    // the music's last note decays within its block; the tail is not audible
+    expect(span.endSec).toBeGreaterThan(21.3);
+    expect(span.endSec).toBeLessThanOrEqual(21.55);
+    expect(idx.lookup.soundSpan!(idx.lookup.recordings[0])).toEqual(span);
+    idx.close();
+
+    // an index of the previous layout: no sound span columns; read-only it reads none, opened for
+    // writing it gains the columns and keeps NULL for what was enrolled before
+    const db = new Database(join(dir, 'index.db'));
+    db.exec('ALTER TABLE recordings DROP COLUMN sound_start_sec');
+    db.exec('ALTER TABLE recordings DROP COLUMN sound_end_sec');
+    db.close();
+    const ro = ReferenceIndex.open(dir, { readonly: true });
+    expect(ro.store.soundSpanOf('quiet-ends')).toBeUndefined();
+    ro.close();
+    const rw = ReferenceIndex.open(dir);
+    expect(rw.store.soundSpanOf('quiet-ends')).toBeUndefined();
+    rw.add({ id: 'new' }, 30, extractPeaks(song(30, 8), 'reference'), 'h-new', undefined, {
+      startSec: 0.2,
+      endSec: 29.5,
+    });
+    expect(rw.store.soundSpanOf('new')).toEqual({ startSec: 0.2, endSec: 29.5 });
+    rw.close();
   });
 
   it('synthetic padding grows the postings without creating detections', () => {

@@ -153,6 +153,54 @@ describe('recognition end to end', () => {
     expectExact(truth, found);
   });
 
+  it("whole plays under 5-6 s crossfades run from the recording's own start to its end; excerpts after talk or silence keep their start", async () => {
+    const timeline: Timeline = {
+      condition: 'radio',
+      segments: [
+        music(11, 0, 0, 30, { fadeOutSec: 5 }),
+        music(12, 25, 0, SONG_SEC, { fadeInSec: 5, fadeOutSec: 6 }),
+        music(13, 25 + SONG_SEC - 6, 0, 30, { fadeInSec: 6 }),
+        { kind: 'speech', text: DJ_LINES[1], voice: 'ru+f2', atSec: 89, snrDb: 0 },
+        music(14, 95, 1.5, 31.5),
+        music(15, 130, 1.2, 31.2),
+      ],
+      chain: { codec: 'mp3', bitrateKbps: 128, compress: true, limit: true },
+    };
+    const out = join(work, 'play-through.mp3');
+    const rendered = await renderBroadcast(timeline, out, { speechCacheDir: join(CACHE, 'speech') });
+    const withRule = await matchFile(index, rendered.path);
+    const without = await matchFile(index, rendered.path, { playThrough: false });
+    const edges = (found: Detection[]) =>
+      new Map(
+        rendered.truth.map((t) => {
+          const hits = found.filter((d) => hit(t, d));
+          expect(hits, `${t.recording} at ${t.start}`).toHaveLength(1);
+          const d = hits[0];
+          return [
+            t.recording,
+            { start: d.start - t.start, end: d.end - t.end, refStart: d.refStart },
+          ] as const;
+        }),
+      );
+    const on = edges(withRule);
+    const off = edges(without);
+    // song 12 aired whole between two crossfades, song 13 from its start: from the first sample of the
+    // fade-in (and to the last of the fade-out) within 0.3 s, where the edge searches alone stop short
+    for (const rec of [id(12), id(13)]) {
+      expect(Math.abs(on.get(rec)!.start), `${rec} start`).toBeLessThanOrEqual(0.3);
+      expect(on.get(rec)!.refStart).toBeLessThanOrEqual(0.3);
+      expect(off.get(rec)!.start, `${rec} start without the rule`).toBeGreaterThan(0.6);
+    }
+    expect(Math.abs(on.get(id(12))!.end)).toBeLessThanOrEqual(0.3);
+    expect(off.get(id(12))!.end).toBeLessThan(-0.4);
+    // a play cut before the recording's end is not taken to it (song 11 stops at 30 s of 40)
+    expect(on.get(id(11))!.end).toBeLessThanOrEqual(0.3);
+    // excerpts starting 1.5 s (after talk) and 1.2 s (after silence) into the recording keep their start
+    expect(Math.abs(on.get(id(14))!.start)).toBeLessThanOrEqual(0.3);
+    expect(Math.abs(on.get(id(15))!.start)).toBeLessThanOrEqual(0.3);
+    expect(withRule.filter((d) => !rendered.truth.some((t) => hit(t, d)))).toEqual([]);
+  });
+
   it('speed changes of +-4 % (pitch and tempo) and tempo-only stretches of +-4 %', async () => {
     const { truth, found } = await run('speed', {
       condition: 'speed',

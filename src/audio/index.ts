@@ -24,8 +24,10 @@ export {
   peakDb,
   rms,
   rmsDb,
+  SoundSpanMeter,
   toDb,
   type SilenceOptions,
   type SilentSpan,
+  type SoundSpan,
 } from './signal.js';
 export { resample, resampledLength, Resampler, type ResamplerOptions } from './resample.js';

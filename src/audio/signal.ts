@@ -57,6 +57,9 @@ export interface SilentSpan {
   endSec: number;
 }
 
+/** Where a sound is audible (SoundSpanMeter): the same shape as a silent span. */
+export type SoundSpan = SilentSpan;
+
 export interface SilenceOptions {
   /** RMS level below which a window counts as silent, in dBFS. */
   thresholdDb: number;
@@ -90,6 +93,55 @@ export function findSilence(pcm: Float32Array, sampleRate: number, opts: Silence
   }
   close(pcm.length);
   return spans;
+}
+
+/**
+ * Where a sound is audible, streamed: the first and the last block of `blockSec` whose RMS level is
+ * above `audibleDbfs` (a trailing partial block counts too). Pushed chunks may be any length; memory
+ * stays constant. A recording's span is what the matcher extends a play to at its own start and end.
+ */
+export class SoundSpanMeter {
+  private readonly blockSamples: number;
+  private readonly threshold: number;
+  private sum = 0;
+  private filled = 0;
+  private samples = 0;
+  private first = -1;
+  private last = -1;
+
+  constructor(
+    private readonly sampleRate: number,
+    opts: { blockSec: number; audibleDbfs: number },
+  ) {
+    this.blockSamples = Math.max(1, Math.round(opts.blockSec * sampleRate));
+    this.threshold = Math.pow(10, opts.audibleDbfs / 10);
+  }
+
+  push(pcm: Float32Array): void {
+    for (let i = 0; i < pcm.length; i++) {
+      this.sum += pcm[i] * pcm[i];
+      if (++this.filled === this.blockSamples) this.closeBlock();
+    }
+  }
+
+  /** The audible span in seconds, or null if no block was audible. */
+  result(): SoundSpan | null {
+    if (this.filled > 0) this.closeBlock();
+    return this.first < 0
+      ? null
+      : { startSec: this.first / this.sampleRate, endSec: this.last / this.sampleRate };
+  }
+
+  private closeBlock(): void {
+    const start = this.samples;
+    this.samples += this.filled;
+    if (this.sum / this.filled > this.threshold) {
+      if (this.first < 0) this.first = start;
+      this.last = this.samples;
+    }
+    this.sum = 0;
+    this.filled = 0;
+  }
 }
 
 /** Joins chunks into one buffer. */

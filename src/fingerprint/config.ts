@@ -158,3 +158,30 @@ export const ROTATION = {
   /** ... judged over the span of its coinciding peaks and this much around it, within the window. */
   spanMarginFrames: Math.round(0.5 * FRAMES_PER_SEC),
 } as const;
+
+/**
+ * A recording's audible span, measured at enrolment (SoundSpanMeter): from the first to the last block
+ * whose RMS level is above audibleDbfs. Below it lie leading silence and the tail of a reverb or a
+ * fade-out, which no listener hears under a presenter or the next song.
+ */
+export const SOUND_SPAN = {
+  blockSec: 0.05,
+  audibleDbfs: -50,
+} as const;
+
+/**
+ * Plays taken through to the recording's own start and end (docs/recognition.md, Matching step 4):
+ * a confirmed airing of at least minPlaySec whose edge lies within maxGapSec of reference audio of the
+ * recording's audible start (end), or within quietMaxGapSec when that stretch of the reference holds
+ * fewer dense peaks than MATCH.nearMinPeaksAiring (too few for any ranking to tell present from
+ * absent: a quiet intro or ending), is taken to start (end) there, unless the reference's peaks over
+ * the stretch, when at least minPeaks of them are ranked, rank below chance by more than maxBelowZ
+ * standard deviations against nearby times.
+ */
+export const PLAY_THROUGH = {
+  maxGapSec: 2,
+  quietMaxGapSec: 8,
+  minPlaySec: 20,
+  minPeaks: 14,
+  maxBelowZ: 1,
+} as const;

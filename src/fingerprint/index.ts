@@ -6,7 +6,9 @@ export {
   MATCH,
   PEAKS,
   QUANT,
+  PLAY_THROUGH,
   ROTATION,
+  SOUND_SPAN,
   STFT,
 } from './config.js';
 export { EnrolmentExtractor, PeakExtractor, extractPeaks, sortPeaks, type PeakDensity } from './extract.js';

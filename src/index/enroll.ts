@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
-import { decodeAudio } from '../audio/index.js';
-import { ANALYSIS_SAMPLE_RATE, EnrolmentExtractor, type Peak } from '../fingerprint/index.js';
+import { decodeAudio, SoundSpanMeter, type SoundSpan } from '../audio/index.js';
+import { ANALYSIS_SAMPLE_RATE, EnrolmentExtractor, SOUND_SPAN, type Peak } from '../fingerprint/index.js';
 import { StreamMatcher } from '../match/matcher.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { RecordingMeta } from './store.js';
@@ -35,7 +35,10 @@ export function idFromPath(path: string): string {
   return basename(path, extname(path));
 }
 
-/** Reference peaks of an audio file, streamed (memory stays flat), with a hash of the decoded audio. */
+/**
+ * Reference peaks of an audio file, streamed (memory stays flat), with a hash of the decoded audio and
+ * the span where it is audible.
+ */
 export async function fingerprintFile(
   path: string,
   opts: Pick<EnrollOptions, 'onProgress' | 'onWarning'> = {},
@@ -43,11 +46,13 @@ export async function fingerprintFile(
   peaks: Peak[];
   densePeaks: Peak[];
   durationSec: number;
+  sound: SoundSpan | null;
   contentHash: string;
   warnings: string[];
 }> {
   const warnings: string[] = [];
   const ex = new EnrolmentExtractor();
+  const meter = new SoundSpanMeter(ANALYSIS_SAMPLE_RATE, SOUND_SPAN);
   const hash = createHash('sha256');
   let samples = 0;
   for await (const chunk of decodeAudio(path, {
@@ -59,6 +64,7 @@ export async function fingerprintFile(
   })) {
     hash.update(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     ex.push(chunk);
+    meter.push(chunk);
     samples += chunk.length;
     opts.onProgress?.(samples / ANALYSIS_SAMPLE_RATE);
   }
@@ -67,7 +73,7 @@ export async function fingerprintFile(
   if (samples === 0) throw new Error(`${path}: no audio could be decoded (empty file?)`);
   if (peaks.length === 0)
     throw new Error(`${path}: no audible content (${durationSec.toFixed(1)} s of silence)`);
-  return { peaks, densePeaks, durationSec, contentHash: hash.digest('hex'), warnings };
+  return { peaks, densePeaks, durationSec, sound: meter.result(), contentHash: hash.digest('hex'), warnings };
 }
 
 /** The enrolled recording this audio duplicates, if any (its reference peaks matched against the index). */
@@ -124,6 +130,7 @@ export async function enrollFile(
     fp.peaks,
     fp.contentHash,
     fp.densePeaks,
+    fp.sound,
   );
   return {
     id,

@@ -38,6 +38,8 @@ export class LookupIndex {
   referencePeaks?: (rec: IndexedRecording) => Peak[] | undefined;
   /** The same recording's peaks at query density, for verifying short airings; undefined where not stored. */
   denseReferencePeaks?: (rec: IndexedRecording) => Peak[] | undefined;
+  /** Where the recording is audible (seconds of reference), measured at enrolment; undefined where not stored. */
+  soundSpan?: (rec: IndexedRecording) => { startSec: number; endSec: number } | undefined;
 
   /** Adds recordings in bulk and rebuilds the main table once (used when loading). */
   loadBulk(

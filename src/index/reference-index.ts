@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { SoundSpan } from '../audio/index.js';
 import { decodePeaks, encodePeaks, type Peak } from '../fingerprint/index.js';
 import { LookupIndex, type IndexedRecording } from './lookup.js';
 import { FingerprintStore, type RecordingMeta, type StoredRecording } from './store.js';
@@ -45,6 +46,8 @@ export class ReferenceIndex {
     this.generation = store.generation();
     this.lookup.referencePeaks = (rec) => this.peaksOf(rec.id);
     this.lookup.denseReferencePeaks = (rec) => this.densePeaksOf(rec.id);
+    // read when an airing closes, a point query: not cached
+    this.lookup.soundSpan = (rec) => this.store.soundSpanOf(rec.id);
   }
 
   /** A recording's reference peaks, decoded from the store; the most recently used few are cached. */
@@ -74,7 +77,7 @@ export class ReferenceIndex {
 
   /**
    * Adds a recording from its reference peaks (and, from enrolment, its dense reference peaks, which
-   * verify short airings). Throws if the id is taken.
+   * verify short airings, and its audible span). Throws if the id is taken.
    */
   add(
     meta: RecordingMeta,
@@ -82,11 +85,20 @@ export class ReferenceIndex {
     peaks: Peak[],
     contentHash: string,
     densePeaks?: Peak[],
+    sound?: SoundSpan | null,
   ): IndexedRecording {
     if (this.store.byId(meta.id))
       throw new Error(`recording "${meta.id}" is already enrolled (use replace to re-enrol it)`);
     const dense = densePeaks ? encodePeaks(densePeaks) : null;
-    const rowid = this.store.insert(meta, durationSec, peaks.length, contentHash, encodePeaks(peaks), dense);
+    const rowid = this.store.insert(
+      meta,
+      durationSec,
+      peaks.length,
+      contentHash,
+      encodePeaks(peaks),
+      dense,
+      sound ?? null,
+    );
     this.peakCache.delete(meta.id);
     this.densePeakCache.delete(meta.id);
     this.lastRowid = Math.max(this.lastRowid, rowid);

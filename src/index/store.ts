@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SoundSpan } from '../audio/index.js';
 import { FINGERPRINT_SCHEME } from '../fingerprint/index.js';
 
 /** What the index keeps about an enrolled recording, besides its peaks. */
@@ -30,6 +31,7 @@ export class FingerprintStore {
   readonly db: Database.Database;
   readonly path: string;
   private readonly denseColumn: boolean;
+  private readonly soundColumns: boolean;
 
   constructor(dir: string, opts: { readonly?: boolean } = {}) {
     mkdirSync(dir, { recursive: true });
@@ -52,18 +54,26 @@ export class FingerprintStore {
           content_hash TEXT NOT NULL,
           enrolled_at_ms INTEGER NOT NULL,
           peaks BLOB NOT NULL,
-          dense_peaks BLOB
+          dense_peaks BLOB,
+          sound_start_sec REAL,
+          sound_end_sec REAL
         );
         CREATE INDEX IF NOT EXISTS recordings_content ON recordings(content_hash);
       `);
       // indexes made before dense reference peaks existed: the column is added, their rows keep NULL
-      if (!this.hasDensePeaksColumn()) this.db.exec('ALTER TABLE recordings ADD COLUMN dense_peaks BLOB');
+      if (!this.hasColumn('dense_peaks')) this.db.exec('ALTER TABLE recordings ADD COLUMN dense_peaks BLOB');
+      // and before the audible span was measured: their rows keep NULL (the matcher then uses the peaks)
+      if (!this.hasColumn('sound_start_sec')) {
+        this.db.exec('ALTER TABLE recordings ADD COLUMN sound_start_sec REAL');
+        this.db.exec('ALTER TABLE recordings ADD COLUMN sound_end_sec REAL');
+      }
       const scheme = this.getMeta('scheme');
       if (scheme === undefined) this.setMeta('scheme', FINGERPRINT_SCHEME);
     }
     this.db.pragma('busy_timeout = 5000');
-    // a read-only open of an old index cannot add the column: it is then read as absent
-    this.denseColumn = this.hasDensePeaksColumn();
+    // a read-only open of an old index cannot add the columns: they are then read as absent
+    this.denseColumn = this.hasColumn('dense_peaks');
+    this.soundColumns = this.hasColumn('sound_start_sec');
     const scheme = this.getMeta('scheme');
     if (scheme !== FINGERPRINT_SCHEME) {
       this.db.close();
@@ -73,9 +83,9 @@ export class FingerprintStore {
     }
   }
 
-  private hasDensePeaksColumn(): boolean {
+  private hasColumn(name: string): boolean {
     const cols = this.db.prepare('PRAGMA table_info(recordings)').all() as Array<{ name: string }>;
-    return cols.some((c) => c.name === 'dense_peaks');
+    return cols.some((c) => c.name === name);
   }
 
   getMeta(key: string): string | undefined {
@@ -108,12 +118,13 @@ export class FingerprintStore {
     contentHash: string,
     peaks: Uint8Array,
     densePeaks: Uint8Array | null = null,
+    sound: SoundSpan | null = null,
   ): number {
     const tx = this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO recordings(id, title, artist, isrc, source_path, duration_sec, peak_count, content_hash, enrolled_at_ms, peaks, dense_peaks)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO recordings(id, title, artist, isrc, source_path, duration_sec, peak_count, content_hash, enrolled_at_ms, peaks, dense_peaks, sound_start_sec, sound_end_sec)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           meta.id,
@@ -127,6 +138,8 @@ export class FingerprintStore {
           Date.now(),
           Buffer.from(peaks.buffer, peaks.byteOffset, peaks.byteLength),
           densePeaks && Buffer.from(densePeaks.buffer, densePeaks.byteOffset, densePeaks.byteLength),
+          sound?.startSec ?? null,
+          sound?.endSec ?? null,
         );
       this.bump();
       return Number(info.lastInsertRowid);
@@ -187,6 +200,17 @@ export class FingerprintStore {
     const row = this.db.prepare('SELECT dense_peaks AS d FROM recordings WHERE id = ?').get(id) as
       { d: Buffer | null } | undefined;
     return row?.d ? new Uint8Array(row.d) : undefined;
+  }
+
+  /** Where a recording is audible (SoundSpanMeter at enrolment); undefined if enrolled before it was measured. */
+  soundSpanOf(id: string): SoundSpan | undefined {
+    if (!this.soundColumns) return undefined;
+    const row = this.db
+      .prepare('SELECT sound_start_sec AS startSec, sound_end_sec AS endSec FROM recordings WHERE id = ?')
+      .get(id) as { startSec: number | null; endSec: number | null } | undefined;
+    return row && row.startSec !== null && row.endSec !== null
+      ? { startSec: row.startSec, endSec: row.endSec }
+      : undefined;
   }
 
   /** Recordings enrolled without dense reference peaks (before they existed). */

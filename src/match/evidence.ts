@@ -152,6 +152,12 @@ function referenceRange(peaks: readonly Peak[], al: Alignment, fromQ: number, to
   return [firstPeakFrom(peaks, Math.min(r0, r1) * TU), Math.max(r0, r1) * TU];
 }
 
+/** How many of the reference's peaks the alignment puts in query frames [fromQ, toQ). */
+export function referencePeaksIn(peaks: readonly Peak[], al: Alignment, fromQ: number, toQ: number): number {
+  const [lo, t1] = referenceRange(peaks, al, fromQ, toQ);
+  return firstPeakFrom(peaks, t1) - lo;
+}
+
 /** Index of the first peak at or after time `t` (time units); peaks are sorted by time. */
 function firstPeakFrom(peaks: readonly Peak[], t: number): number {
   let lo = 0;

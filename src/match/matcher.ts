@@ -2,6 +2,7 @@ import {
   FRAMES_PER_SEC,
   HASH,
   MATCH,
+  PLAY_THROUGH,
   PeakExtractor,
   QUANT,
   ROTATION,
@@ -22,6 +23,7 @@ import {
   nearTotals,
   rankedEdge,
   rankTotals,
+  referencePeaksIn,
   rankVerdict,
   type Alignment,
   type RankEvidence,
@@ -72,6 +74,12 @@ const HISTORY_SEC = 24;
 const RANKED_START_AFTER = 6 * FRAMES_PER_SEC * TU;
 /** How far the spectrum check may move an edge beyond the matched points. */
 const EDGE_MAX_FRAMES = Math.round(8 * FRAMES_PER_SEC);
+/** A frame's time is its window's centre (frameToSec): half a window after the frame's first sample. */
+const HALF_WINDOW_FRAMES = STFT.fftSize / 2 / STFT.hopSamples;
+/** PLAY_THROUGH in frames of reference audio. */
+const PLAY_GAP_FRAMES = PLAY_THROUGH.maxGapSec * FRAMES_PER_SEC;
+const PLAY_QUIET_GAP_FRAMES = PLAY_THROUGH.quietMaxGapSec * FRAMES_PER_SEC;
+const PLAY_MIN_FRAMES = PLAY_THROUGH.minPlaySec * FRAMES_PER_SEC;
 
 /** Anything that holds a lookup index (the ReferenceIndex adapter, or a bare LookupIndex in tests). */
 export interface HasLookup {
@@ -88,6 +96,11 @@ export interface MatcherOptions {
    * peak at a time. Default true (it needs the spectrum checks and PCM input); off to measure its effect.
    */
   rotation?: boolean;
+  /**
+   * Plays taken through to the recording's own audible start and end (PLAY_THROUGH, Matching step 4).
+   * Default true (it needs the spectrum: PCM input); off to measure its effect.
+   */
+  playThrough?: boolean;
 }
 
 /** Seconds of the centre of frame `f` (frame f starts at sample f * hop). */
@@ -124,6 +137,7 @@ export class StreamMatcher {
   private readonly minConfidence: number;
   private readonly verifyShort: boolean;
   private readonly useRotation: boolean;
+  private readonly playThrough: boolean;
   /** The query spectrum of the last HISTORY_SEC, for checking airing edges (PCM input only). */
   private readonly history = new SpectrumHistory(Math.ceil(HISTORY_SEC * FRAMES_PER_SEC));
   private extractor = this.newExtractor();
@@ -176,6 +190,7 @@ export class StreamMatcher {
     this.minConfidence = opts.minConfidence ?? MATCH.minConfidence;
     this.verifyShort = opts.verifyShort ?? true;
     this.useRotation = this.verifyShort && (opts.rotation ?? true);
+    this.playThrough = opts.playThrough ?? true;
   }
 
   private newExtractor(): PeakExtractor {
@@ -669,6 +684,13 @@ export class StreamMatcher {
         edge,
         Math.min(rankedEdge(this.history, dense, al, edge, 1, EDGE_MAX_FRAMES), this.sameAfter(t, al, edge)),
       );
+      // and to the recording's own end, if a play of it stops short of that by little
+      if (this.isPlay(t, fit, al, edge)) {
+        edge = Math.max(
+          edge,
+          Math.min(this.playedThrough(t, dense, al, edge, 1), this.sameAfter(t, al, edge)),
+        );
+      }
     }
     if (edge > fit.endF) t.edgeEnd = edge;
     if (t.edgeStart === undefined) {
@@ -676,6 +698,56 @@ export class StreamMatcher {
       if (s < fit.startF) t.edgeStart = s;
     }
     this.rankStarts(true, t, fit);
+    // the start found when the track was young, now that it is known to be a play
+    if (t.playStart !== undefined && this.isPlay(t, fit, al, edge)) {
+      t.edgeStart = Math.min(t.edgeStart ?? Infinity, t.playStart);
+    }
+  }
+
+  /** Whether a track ending at query frame `end` spans PLAY_THROUGH.minPlaySec of reference audio: a play, not a snippet. */
+  private isPlay(t: Track, fit: TrackFit, al: Alignment, end: number): boolean {
+    return (end - Math.min(fit.startF, t.edgeStart ?? Infinity)) / al.b >= PLAY_MIN_FRAMES;
+  }
+
+  /**
+   * Where the recording is audible on alignment `al`, as query frames, taken through from edge `edge`
+   * (direction -1: its start, 1: its end): the recording's own audible start or end when `edge` falls
+   * short of it by at most PLAY_THROUGH.maxGapSec of reference audio (quietMaxGapSec where that stretch
+   * of the reference is too sparse to judge) and the reference's peaks over it (enough of them) do not
+   * rank below chance; otherwise `edge`. Under a crossfade or a presenter, the quiet first and last
+   * seconds of a song never beat chance on their own, and a station that plays a song to within two
+   * seconds of its end plays it to its end (docs/recognition.md).
+   */
+  private playedThrough(
+    t: Track,
+    peaks: readonly Peak[],
+    al: Alignment,
+    edge: number,
+    direction: 1 | -1,
+  ): number {
+    const ref = this.playThrough ? this.soundEdge(t.rec, peaks, direction) : undefined;
+    if (ref === undefined) return edge;
+    const q = al.a + al.b * ref;
+    const gap = (direction * (q - edge)) / al.b;
+    const [from, to] = [Math.min(q, edge), Math.max(q, edge)];
+    if (gap <= 0 || gap > PLAY_QUIET_GAP_FRAMES || !this.history.has(Math.floor(q))) return edge;
+    if (gap > PLAY_GAP_FRAMES && referencePeaksIn(peaks, al, from, to) >= MATCH.nearMinPeaksAiring)
+      return edge;
+    const r = nearTotals(this.history, peaks, al, from, to);
+    const below =
+      r.n >= PLAY_THROUGH.minPeaks && (r.sum - r.n / 2) / Math.sqrt(r.variance) < -PLAY_THROUGH.maxBelowZ;
+    return below ? edge : q;
+  }
+
+  /**
+   * The reference frame of a recording's audible start (direction -1) or end (1): measured at
+   * enrolment, else (recordings enrolled before it was) the first or last of its peaks.
+   */
+  private soundEdge(rec: IndexedRecording, peaks: readonly Peak[], direction: 1 | -1): number | undefined {
+    const span = this.source.lookup.soundSpan?.(rec);
+    if (span) return (direction < 0 ? span.startSec : span.endSec) * FRAMES_PER_SEC - HALF_WINDOW_FRAMES;
+    if (peaks.length === 0) return undefined;
+    return direction < 0 ? peaks[0].t / TU : peaks[peaks.length - 1].t / TU + HALF_WINDOW_FRAMES;
   }
 
   /**
@@ -775,6 +847,9 @@ export class StreamMatcher {
         this.sameBefore(t, al, from),
       );
       if (s < from) t.edgeStart = s;
+      // the recording's own start, kept until the track closes as a play (refineEnd)
+      const p = Math.max(this.playedThrough(t, peaks, al, s, -1), this.sameBefore(t, al, s));
+      if (p < s) t.playStart = p;
     }
   }
 

@@ -28,6 +28,8 @@ export interface Track {
   edgeStart?: number;
   /** The ranked start search (rankedEdge) was done, or can no longer be. */
   startRanked?: boolean;
+  /** Query frame of the recording's own start, where the start is taken to if the track closes as a play (PLAY_THROUGH). */
+  playStart?: number;
   edgeEnd?: number;
   /**
    * Ranks of the reference's peaks in the query spectrum gathered while the track is open (a long
