@@ -400,4 +400,37 @@ describe('live monitoring with recognition', () => {
     const gaps = await repo.gaps('fm-logger', 0, Number.MAX_SAFE_INTEGER);
     expect(gaps.filter((g) => g.reason === 'discontinuity')).toEqual([]);
   });
+  it("restarts with the channel's rotation: the recordings it aired in the last 6 h, most recent first", async () => {
+    const empty = join(dir, 'rotation-logger');
+    mkdirSync(empty);
+    const channel = validateChannel({ id: 'fm-rotation', sources: [`dir:${empty}`] }, Date.now());
+    await repo.saveChannel(channel);
+    const [a, b, c] = truth().map((t) => t.id);
+    const now = Date.now();
+    const aired = (recordingId: string, agoMin: number, confidence: number): AiredDetection => ({
+      id: `fm-rotation-${recordingId}-${agoMin}`,
+      channelId: channel.id,
+      recordingId,
+      startMs: now - agoMin * 60_000,
+      endMs: now - agoMin * 60_000 + 30_000,
+      refStartSec: 0,
+      refEndSec: 30,
+      speed: 1.02,
+      confidence,
+    });
+    // c aired 7 h ago (past the horizon), a 2 h ago, b 1 h ago, and a 30 min ago below the threshold
+    for (const d of [aired(c, 420, 0.99), aired(a, 120, 0.99), aired(b, 60, 0.97), aired(c, 30, 0.3)])
+      await repo.writeFinal(d, null, 1000, now);
+    const matcher = new StreamMatcher(index);
+    const runner = new ChannelRunner({ channel, config: monitorConfig(), repo, matcher, evidenceDir: null });
+    const done = runner.start();
+    const t0 = Date.now();
+    while (!(runner.health().detail ?? '').includes('waiting for new logger files')) {
+      if (Date.now() - t0 > 30_000) throw new Error('the runner did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await runner.stop();
+    await done;
+    expect(matcher.rotationRecordings()).toEqual([b, a]);
+  });
 });

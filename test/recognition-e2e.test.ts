@@ -7,7 +7,9 @@ import type { MusicSegment } from '../scripts/sim/types.js';
 import { synthesizeSong, SYNTH_VERSION } from '../scripts/synth/music.js';
 import { writeWav } from '../scripts/synth/wav.js';
 import { ReferenceIndex, enrollFile } from '../src/index/index.js';
-import { matchFile, type Detection } from '../src/match/index.js';
+import { decodeAudio } from '../src/audio/index.js';
+import { ANALYSIS_SAMPLE_RATE } from '../src/fingerprint/index.js';
+import { StreamMatcher, matchFile, type Detection } from '../src/match/index.js';
 
 /**
  * End to end through the real decoder (ffmpeg), on audio the project generates: songs from the seeded
@@ -326,6 +328,30 @@ describe('recognition end to end', () => {
     // measured: 9 of the 12 beds with the rotation, none without it
     expect(foundBeds.length).toBeGreaterThanOrEqual(7);
     expect(foundWithout.length).toBeLessThanOrEqual(foundBeds.length - 4);
+  });
+
+  it('beds after a restart: recordings remembered from the stored detections are in the rotation from the first second', async () => {
+    // only the beds this time: the songs aired before the matcher started (a monitor restart)
+    const { truth, found } = await run('rotation-restart', {
+      condition: 'short-3s',
+      segments: beds(12, 5, 11, ['kk', 'ru']),
+      chain: { codec: 'mp3', bitrateKbps: 64 },
+    });
+    const m = new StreamMatcher(index);
+    for (const seed of REGISTERED) expect(m.remember(id(seed), 1, 1800)).toBe(true);
+    expect(m.remember('never-enrolled', 1, 60)).toBe(false);
+    expect(m.rotationRecordings()).toEqual(REGISTERED.map(id).reverse());
+    const remembered: Detection[] = [];
+    for await (const chunk of decodeAudio(join(work, 'rotation-restart.mp3'), {
+      sampleRate: ANALYSIS_SAMPLE_RATE,
+    }))
+      remembered.push(...m.push(chunk));
+    remembered.push(...m.flush());
+    expect(remembered.filter((d) => !truth.some((t) => hit(t, d)))).toEqual([]);
+    const withMemory = truth.filter((t) => remembered.some((d) => hit(t, d)));
+    const fresh = truth.filter((t) => found.some((d) => hit(t, d)));
+    expect(withMemory.length).toBeGreaterThanOrEqual(7);
+    expect(fresh.length).toBeLessThanOrEqual(withMemory.length - 4);
   });
 
   it('a loop (the same 10 s twice in one recording): one detection per airing, never two over the same airtime', async () => {

@@ -572,6 +572,29 @@ export class StreamMatcher {
   }
 
   /** A reported airing's recording joins (or refreshes) the rotation, at the speed and pitch it aired at. */
+  /**
+   * A recording this stream aired before the matcher started (a restarted monitor's stored detections
+   * of the last ROTATION horizon, oldest first): it joins the rotation (Matching step 7) as if reported
+   * `agoSec` before the first sample, at `speed`, its pitch taken to follow the speed as a station's
+   * speed-up does (a tempo-only airing's entry is replaced when the recording is next reported). Returns
+   * false for an id that is not enrolled, or with the rotation off.
+   */
+  remember(recordingId: string, speed: number, agoSec: number): boolean {
+    if (!this.useRotation || !(speed > 0)) return false;
+    const lookup = this.source.lookup;
+    const rec = lookup.get(recordingId);
+    const peaks = rec && (lookup.denseReferencePeaks?.(rec) ?? lookup.referencePeaks?.(rec));
+    if (!rec?.alive || !peaks) return false;
+    const pitchUnits = Math.log2(speed) * QUANT.freqUnitsPerOctave;
+    this.rotation.note(rec, peaks, rec.frames, 1 / speed, pitchUnits, -Math.max(0, agoSec) * FRAMES_PER_SEC);
+    return true;
+  }
+
+  /** The recordings in the rotation, most recently heard first (for health pages and tests). */
+  rotationRecordings(): string[] {
+    return this.rotation.keys().map((rec) => rec.id);
+  }
+
   private noteRotation(e: Reported): void {
     // only what the calibrated threshold believes, whatever the caller's threshold
     if (!this.hasSpectrum || !this.useRotation || e.d.confidence < MATCH.minConfidence) return;

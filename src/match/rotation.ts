@@ -77,6 +77,11 @@ export class Rotation<K> {
     return this.entries.length;
   }
 
+  /** The recordings in the rotation, most recently heard first. */
+  keys(): K[] {
+    return this.entries.map((e) => e.key);
+  }
+
   has(key: K): boolean {
     return this.entries.some((e) => e.key === key);
   }

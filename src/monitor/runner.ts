@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { probeAudio } from '../audio/index.js';
+import { FRAMES_PER_SEC, MATCH, ROTATION } from '../fingerprint/index.js';
 import type { Detection } from '../match/types.js';
 import { seededRandom, type Random } from './backoff.js';
 import { startCapture, type CaptureExit, type CaptureOptions, type CaptureSession } from './capture.js';
@@ -33,7 +34,12 @@ export interface StreamMatcherLike {
   skip(seconds: number): Detection[];
   flush(): Detection[];
   openDetections(): Detection[];
+  /** A recording the channel aired before this run (its rotation, Matching step 7); optional. */
+  remember?(recordingId: string, speed: number, agoSec: number): boolean;
 }
+
+/** How far back a restart looks for the rotation: its horizon. */
+const ROTATION_HORIZON_MS = (ROTATION.horizonFrames / FRAMES_PER_SEC) * 1000;
 
 export interface RunnerOptions {
   channel: Channel;
@@ -707,8 +713,28 @@ export class ChannelRunner {
       this.stitcher.restore(pending);
       this.evidence?.resume(pending);
     }
+    await this.restoreRotation();
     this.setState('starting', null);
     await this.repo.saveState(this.stateRow());
+  }
+
+  /**
+   * The recordings the channel aired in the rotation's horizon (6 h) go back into its matcher's
+   * rotation, oldest first, as if the monitor had never stopped: a restart would otherwise forget
+   * what lets it find the station's beds and jingles under a voice (docs/monitoring.md).
+   */
+  private async restoreRotation(): Promise<void> {
+    const matcher = this.matcher;
+    if (!matcher?.remember) return;
+    const now = this.now();
+    const aired = await this.repo.detections(this.channel.id, now - ROTATION_HORIZON_MS, now);
+    let remembered = 0;
+    for (const d of aired) {
+      if (d.confidence < MATCH.minConfidence) continue;
+      if (matcher.remember(d.recordingId, d.speed, (now - d.endMs) / 1000)) remembered++;
+    }
+    if (remembered > 0)
+      this.log.info({ remembered }, 'rotation restored from the recent detections of the channel');
   }
 
   private async shutdown(): Promise<void> {
