@@ -571,7 +571,6 @@ export class StreamMatcher {
     }
   }
 
-  /** A reported airing's recording joins (or refreshes) the rotation, at the speed and pitch it aired at. */
   /**
    * A recording this stream aired before the matcher started (a restarted monitor's stored detections
    * of the last ROTATION horizon, oldest first): it joins the rotation (Matching step 7) as if reported
@@ -595,6 +594,7 @@ export class StreamMatcher {
     return this.rotation.keys().map((rec) => rec.id);
   }
 
+  /** A reported airing's recording joins (or refreshes) the rotation, at the speed and pitch it aired at. */
   private noteRotation(e: Reported): void {
     // only what the calibrated threshold believes, whatever the caller's threshold
     if (!this.hasSpectrum || !this.useRotation || e.d.confidence < MATCH.minConfidence) return;
@@ -756,9 +756,8 @@ export class StreamMatcher {
     if (gap <= 0 || gap > PLAY_QUIET_GAP_FRAMES || !this.history.has(Math.floor(q))) return edge;
     if (gap > PLAY_GAP_FRAMES && referencePeaksIn(peaks, al, from, to) >= MATCH.nearMinPeaksAiring)
       return edge;
-    const r = nearTotals(this.history, peaks, al, from, to);
-    const below =
-      r.n >= PLAY_THROUGH.minPeaks && (r.sum - r.n / 2) / Math.sqrt(r.variance) < -PLAY_THROUGH.maxBelowZ;
+    const r = rankVerdict(nearTotals(this.history, peaks, al, from, to));
+    const below = r !== undefined && r.n >= PLAY_THROUGH.minPeaks && r.z < -PLAY_THROUGH.maxBelowZ;
     return below ? edge : q;
   }
 
