@@ -35,6 +35,7 @@ import {
   finaliseTrack,
   fitTrack,
   median,
+  newTrack,
   pointKey,
   round3,
   type Track,
@@ -539,18 +540,7 @@ export class StreamMatcher {
         Math.abs(t.lastOffset - offset) <= (M * Math.abs(q * TU - t.lastTq)) / TU + LINE_SLACK_FRAMES;
       const again = (r: { slot: number; a: number; b: number }) => r.slot === rec.slot && sameLineAt(q, r, c);
       if (this.tracks.some(same) || this.recent.some(again)) continue;
-      const track: Track = {
-        rec,
-        keys: new Set(),
-        rotationKeys: new Set(),
-        tq: [],
-        tr: [],
-        tEnd: [],
-        scale: [],
-        pitch: [],
-        lastTq: 0,
-        lastOffset: 0,
-      };
+      const track = newTrack(rec, 0, 0, true);
       for (const p of c.points) {
         const key = pointKey(p.tq, p.tr);
         if (track.keys.has(key)) continue;
@@ -626,17 +616,7 @@ export class StreamMatcher {
       }
     }
     if (!track) {
-      track = {
-        rec,
-        keys: new Set(),
-        tq: [],
-        tr: [],
-        tEnd: [],
-        scale: [],
-        pitch: [],
-        lastTq: tq,
-        lastOffset: c,
-      };
+      track = newTrack(rec, tq, c);
       this.tracks.push(track);
       this.addPoints(track, idx);
       this.lookBack(track, c, Math.min(...idx.map((i) => vTq[i])));

@@ -39,6 +39,33 @@ export interface Track {
   ranksUntil?: number;
 }
 
+/**
+ * A new track with no points. Every field is set here, in one order, so that all tracks share one
+ * hidden class: when tracks made in two places gained their optional fields in different orders, the
+ * matcher's hot loops turned polymorphic for the rest of the process (measured: once the PCM path had
+ * run, peaks-only matching at 1,000 h cost 1.95-2.05 instead of 1.53-1.62 ms per query second).
+ */
+export function newTrack(rec: IndexedRecording, lastTq: number, lastOffset: number, rotation = false): Track {
+  return {
+    rec,
+    keys: new Set(),
+    tq: [],
+    tr: [],
+    tEnd: [],
+    scale: [],
+    pitch: [],
+    lastTq,
+    lastOffset,
+    rotationKeys: rotation ? new Set() : undefined,
+    edgeStart: undefined,
+    startRanked: false,
+    playStart: undefined,
+    edgeEnd: undefined,
+    ranks: undefined,
+    ranksUntil: undefined,
+  };
+}
+
 /** Inlier points a track is believed on without the spectrum's verification (confidenceOf). */
 export const MIN_POINTS = 6;
 /**
