@@ -92,6 +92,18 @@ async function untilPosition(server: StreamServer, sec: number): Promise<void> {
   if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
 }
 
+/** Runs a logger-folder channel until it has played every file and waits for new ones, then stops it. */
+async function runUntilLoggerWaits(runner: ChannelRunner): Promise<void> {
+  const done = runner.start();
+  const t0 = Date.now();
+  while (!(runner.health().detail ?? '').includes('waiting for new logger files')) {
+    if (Date.now() - t0 > 30_000) throw new Error('the logger files were not played');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await runner.stop();
+  await done;
+}
+
 /** A proxy in front of a stream server that holds each response back for `delayMs(path)` wall ms. */
 async function startDelayingProxy(
   target: string,
@@ -385,14 +397,7 @@ describe('live monitoring with recognition', () => {
       matcher: new StreamMatcher(index),
       evidenceDir: null,
     });
-    const done = runner.start();
-    const t0 = Date.now();
-    while (!(runner.health().detail ?? '').includes('waiting for new logger files')) {
-      if (Date.now() - t0 > 30_000) throw new Error('the logger files were not played');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await runner.stop();
-    await done;
+    await runUntilLoggerWaits(runner);
     const originMs = zonedTimeToUtcMs('Asia/Almaty', 2025, 3, 14, 12, 0, 0);
     const dets = await repo.detections('fm-logger', 0, Number.MAX_SAFE_INTEGER);
     expectAllFound(dets, originMs, 1.5, 'fm-logger');
@@ -400,6 +405,7 @@ describe('live monitoring with recognition', () => {
     const gaps = await repo.gaps('fm-logger', 0, Number.MAX_SAFE_INTEGER);
     expect(gaps.filter((g) => g.reason === 'discontinuity')).toEqual([]);
   });
+
   it("restarts with the channel's rotation: the recordings it aired in the last 6 h, most recent first", async () => {
     const empty = join(dir, 'rotation-logger');
     mkdirSync(empty);
@@ -423,14 +429,7 @@ describe('live monitoring with recognition', () => {
       await repo.writeFinal(d, null, 1000, now);
     const matcher = new StreamMatcher(index);
     const runner = new ChannelRunner({ channel, config: monitorConfig(), repo, matcher, evidenceDir: null });
-    const done = runner.start();
-    const t0 = Date.now();
-    while (!(runner.health().detail ?? '').includes('waiting for new logger files')) {
-      if (Date.now() - t0 > 30_000) throw new Error('the runner did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await runner.stop();
-    await done;
+    await runUntilLoggerWaits(runner);
     expect(matcher.rotationRecordings()).toEqual([b, a]);
   });
 });
